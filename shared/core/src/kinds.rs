@@ -54,11 +54,7 @@ pub struct KindInfo {
 impl KindInfo {
     /// `apiVersion` as written in objects: `v1` or `apps/v1`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() {
-            self.version.to_string()
-        } else {
-            format!("{}/{}", self.group, self.version)
-        }
+        if self.group.is_empty() { self.version.to_string() } else { format!("{}/{}", self.group, self.version) }
     }
 }
 
@@ -99,7 +95,15 @@ pub const KINDS: &[KindInfo] = &[
     k(Kind::IngressClass, "networking.k8s.io", "v1", "IngressClass", "ingressclasses", false, &[]),
     k(Kind::NetworkPolicy, "networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, &[]),
     k(Kind::StorageClass, "storage.k8s.io", "v1", "StorageClass", "storageclasses", false, &[]),
-    k(Kind::HorizontalPodAutoscaler, "autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["status"]),
+    k(
+        Kind::HorizontalPodAutoscaler,
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+        &["status"],
+    ),
     k(Kind::PodDisruptionBudget, "policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, &["status"]),
 ];
 

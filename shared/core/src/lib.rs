@@ -16,3 +16,7 @@ pub mod snapshot;
 
 pub use error::{Error, ErrorClass, Result};
 pub use kinds::Kind;
+pub mod catalog;
+pub mod k8s;
+pub mod logs;
+pub mod tools;

@@ -91,10 +91,7 @@ impl Snapshot {
                     message: format!("capturedAt {s:?} is not an RFC 3339 time: {e}"),
                 })?,
                 None => {
-                    return Err(SnapshotError::Shape {
-                        path: meta,
-                        message: "expected a capturedAt: field".into(),
-                    });
+                    return Err(SnapshotError::Shape { path: meta, message: "expected a capturedAt: field".into() });
                 }
             }
         } else {
@@ -105,9 +102,7 @@ impl Snapshot {
 
     /// Builds a snapshot from objects in memory (tests, generators).
     pub fn from_objects(objects: Vec<Value>, captured_at: Option<Timestamp>) -> Snapshot {
-        let captured_at = captured_at
-            .or_else(|| latest_timestamp(&objects))
-            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let captured_at = captured_at.or_else(|| latest_timestamp(&objects)).unwrap_or(Timestamp::UNIX_EPOCH);
         Snapshot { objects, logs: BTreeMap::new(), captured_at }
     }
 
@@ -144,10 +139,8 @@ impl Snapshot {
         std::fs::create_dir_all(dir.join("logs")).map_err(io(dir))?;
         let items: Vec<Value> = self.objects.iter().map(scrub_for_snapshot).collect();
         let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}});
-        let yaml = serde_saphyr::to_string(&list).map_err(|e| SnapshotError::Yaml {
-            path: dir.join("cluster.yaml"),
-            message: e.to_string(),
-        })?;
+        let yaml = serde_saphyr::to_string(&list)
+            .map_err(|e| SnapshotError::Yaml { path: dir.join("cluster.yaml"), message: e.to_string() })?;
         let path = dir.join("cluster.yaml");
         std::fs::write(&path, yaml).map_err(io(&path))?;
         let path = dir.join("meta.yaml");
@@ -216,7 +209,10 @@ fn parse_objects(path: &Path, text: &str) -> Result<Vec<Value>, SnapshotError> {
                 Some(Value::Array(items)) => items,
                 Some(Value::Null) | None => Vec::new(),
                 Some(_) => {
-                    return Err(SnapshotError::Shape { path: path.to_path_buf(), message: "items: is not a list".into() });
+                    return Err(SnapshotError::Shape {
+                        path: path.to_path_buf(),
+                        message: "items: is not a list".into(),
+                    });
                 }
             }
         }
@@ -304,12 +300,9 @@ fn load_logs(dir: &Path) -> Result<BTreeMap<LogKey, String>, SnapshotError> {
         };
         let parts: Vec<&str> = stem.split('_').collect();
         let key = match parts.as_slice() {
-            [pod, container] if !pod.is_empty() && !container.is_empty() => LogKey {
-                namespace: None,
-                pod: (*pod).to_string(),
-                container: (*container).to_string(),
-                previous,
-            },
+            [pod, container] if !pod.is_empty() && !container.is_empty() => {
+                LogKey { namespace: None, pod: (*pod).to_string(), container: (*container).to_string(), previous }
+            }
             [ns, pod, container] if !ns.is_empty() && !pod.is_empty() && !container.is_empty() => LogKey {
                 namespace: Some((*ns).to_string()),
                 pod: (*pod).to_string(),
@@ -383,7 +376,11 @@ mod tests {
     #[test]
     fn bad_item_names_file_and_index() {
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), "cluster.yaml", "kind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: a\n");
+        write(
+            dir.path(),
+            "cluster.yaml",
+            "kind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: a\n",
+        );
         let err = Snapshot::load(dir.path()).expect_err("namespace missing");
         let msg = err.to_string();
         assert!(msg.contains("cluster.yaml") && msg.contains("item 0") && msg.contains("Pod a"), "{msg}");
