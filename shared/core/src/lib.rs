@@ -16,7 +16,10 @@ pub mod snapshot;
 
 pub use error::{Error, ErrorClass, Result};
 pub use kinds::Kind;
+pub mod analyze;
+pub mod capture;
 pub mod catalog;
 pub mod k8s;
 pub mod logs;
+pub mod quantity;
 pub mod tools;

@@ -19,7 +19,7 @@ use crate::ports::ClusterReader;
 
 pub use deployments::{DeploymentRow, DeploymentsResult, Revision};
 pub use describe::PodDescription;
-pub use events::{EventRow, EventsResult};
+pub use events::{EventRow, EventsResult, event_last_time};
 pub use logs::PodLogResult;
 pub use nodes::{NodeRow, NodesResult};
 pub use pods::{PodRow, PodsResult, Termination, pod_problem};

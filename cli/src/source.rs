@@ -1,0 +1,70 @@
+//! The cluster a command talks to: a snapshot folder (served by the simulated cluster), a
+//! kubeconfig context, or an EKS cluster by name.
+
+use std::path::PathBuf;
+
+use aiops_core::ports::ClusterReader;
+use aiops_core::snapshot::Snapshot;
+use aiops_kube::KubeReader;
+use aiops_sim::SimCluster;
+use clap::Args;
+
+/// Bad usage or bad input: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Where the cluster comes from.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SourceArgs {
+    /// A snapshot folder, served by the simulated cluster.
+    #[arg(long, conflicts_with_all = ["context", "kubeconfig", "eks_cluster"])]
+    pub snapshot: Option<PathBuf>,
+    /// A kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// A kubeconfig context (default: the current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// An EKS cluster name: endpoint and CA from DescribeCluster, a token from STS.
+    #[arg(long, conflicts_with_all = ["context", "kubeconfig"])]
+    pub eks_cluster: Option<String>,
+    /// AWS region for --eks-cluster (default: the standard AWS chain).
+    #[arg(long, requires = "eks_cluster")]
+    pub region: Option<String>,
+}
+
+/// An open cluster source. Keeps the simulated cluster alive while it is used.
+pub struct Source {
+    reader: KubeReader,
+    _sim: Option<SimCluster>,
+}
+
+impl Source {
+    /// Opens the source the arguments name.
+    pub async fn open(args: &SourceArgs) -> anyhow::Result<Source> {
+        if let Some(dir) = &args.snapshot {
+            let snapshot = Snapshot::load(dir)?;
+            let now = snapshot.captured_at;
+            let sim = SimCluster::start(snapshot).await?;
+            let client = aiops_kube::from_url(&sim.url()).await?;
+            return Ok(Source { reader: KubeReader::new(client, Some(now)), _sim: Some(sim) });
+        }
+        if let Some(name) = &args.eks_cluster {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if let Some(r) = &args.region {
+                loader = loader.region(aws_config::Region::new(r.clone()));
+            }
+            let sdk = loader.load().await;
+            let client = aiops_kube::from_eks(name, &sdk).await?;
+            return Ok(Source { reader: KubeReader::new(client, None), _sim: None });
+        }
+        let client = aiops_kube::from_kubeconfig(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+        Ok(Source { reader: KubeReader::new(client, None), _sim: None })
+    }
+
+    /// The reader over this source.
+    pub fn reader(&self) -> &dyn ClusterReader {
+        &self.reader
+    }
+}
