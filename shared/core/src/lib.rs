@@ -19,6 +19,7 @@ pub use kinds::Kind;
 pub mod analyze;
 pub mod capture;
 pub mod catalog;
+pub mod fixtures;
 pub mod k8s;
 pub mod logs;
 pub mod quantity;

@@ -7,6 +7,22 @@
 //! without endpoints because its pods are Pending because their PVC is unbound is one finding
 //! with a chain, not three.
 
+pub mod cronjob;
+pub mod daemonset;
+pub mod deployment;
+pub mod hpa;
+pub mod ingress;
+pub mod job;
+pub mod logpatterns;
+pub mod netpol;
+pub mod node;
+pub mod pdb;
+pub mod pod;
+pub mod pvc;
+pub mod quota;
+pub mod replicaset;
+pub mod service;
+pub mod statefulset;
 mod state;
 
 use std::collections::{BTreeMap, HashMap};
@@ -203,7 +219,24 @@ pub struct Analyzer {
 
 /// Every analyzer, in the order they run.
 pub fn registry() -> &'static [Analyzer] {
-    &[]
+    &[
+        Analyzer { name: "pod", run: pod::analyze },
+        Analyzer { name: "deployment", run: deployment::analyze },
+        Analyzer { name: "replicaset", run: replicaset::analyze },
+        Analyzer { name: "statefulset", run: statefulset::analyze },
+        Analyzer { name: "daemonset", run: daemonset::analyze },
+        Analyzer { name: "job", run: job::analyze },
+        Analyzer { name: "cronjob", run: cronjob::analyze },
+        Analyzer { name: "service", run: service::analyze },
+        Analyzer { name: "ingress", run: ingress::analyze },
+        Analyzer { name: "pvc", run: pvc::analyze },
+        Analyzer { name: "node", run: node::analyze },
+        Analyzer { name: "hpa", run: hpa::analyze },
+        Analyzer { name: "pdb", run: pdb::analyze },
+        Analyzer { name: "netpol", run: netpol::analyze },
+        Analyzer { name: "quota", run: quota::analyze },
+        Analyzer { name: "logpatterns", run: logpatterns::analyze },
+    ]
 }
 
 /// Runs every analyzer over the state, correlates, and sorts by severity (worst first).

@@ -17,7 +17,7 @@ use crate::catalog;
 use crate::error::{Error, Result};
 use crate::ports::ClusterReader;
 
-pub use deployments::{DeploymentRow, DeploymentsResult, Revision};
+pub use deployments::{DeploymentRow, DeploymentsResult, Revision, revision_of, revisions as revisions_of};
 pub use describe::PodDescription;
 pub use events::{EventRow, EventsResult, event_last_time};
 pub use logs::PodLogResult;

@@ -1,0 +1,295 @@
+//! Fixture builders for tests and benchmark generators: Kubernetes objects as JSON, shaped
+//! like `kubectl get -o yaml` output, built with sentences such as
+//! `pod("api").in_ns("prod").crashlooping(5).oom_killed()`.
+//!
+//! Times are relative to [`NOW`], the capture time used by fixtures.
+
+use serde_json::{Value, json};
+
+/// The capture time fixtures are relative to.
+pub const NOW: &str = "2025-11-30T10:00:00Z";
+
+/// A time `secs` seconds before [`NOW`].
+pub fn ago(secs: i64) -> String {
+    let now: jiff::Timestamp = NOW.parse().unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    (now - jiff::SignedDuration::from_secs(secs)).to_string()
+}
+
+/// A deterministic UUID-shaped uid for a name.
+pub fn uid(seed: &str) -> String {
+    use sha2::Digest;
+    let h = hex::encode(sha2::Sha256::digest(seed.as_bytes()));
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+/// A pod builder.
+#[derive(Debug, Clone)]
+pub struct PodBuilder(Value);
+
+/// Starts a running, ready pod with one container `app`.
+pub fn pod(name: &str) -> PodBuilder {
+    PodBuilder(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "uid": uid(name), "creationTimestamp": ago(86_400), "labels": {"app": name}},
+        "spec": {"nodeName": "node-1", "restartPolicy": "Always", "containers": [{"name": "app", "image": format!("registry.example.com/{name}:1.0.0"),
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}}]},
+        "status": {"phase": "Running", "startTime": ago(86_400), "conditions": [
+            {"type": "PodScheduled", "status": "True"}, {"type": "Initialized", "status": "True"},
+            {"type": "ContainersReady", "status": "True"}, {"type": "Ready", "status": "True", "lastTransitionTime": ago(86_000)}],
+            "containerStatuses": [{"name": "app", "image": format!("registry.example.com/{name}:1.0.0"), "imageID": "", "ready": true, "started": true,
+                "restartCount": 0, "state": {"running": {"startedAt": ago(86_000)}}}]}
+    }))
+}
+
+impl PodBuilder {
+    /// Sets the namespace.
+    pub fn in_ns(mut self, ns: &str) -> Self {
+        self.0["metadata"]["namespace"] = json!(ns);
+        self
+    }
+
+    /// Places the pod on a node.
+    pub fn on_node(mut self, node: &str) -> Self {
+        self.0["spec"]["nodeName"] = json!(node);
+        self
+    }
+
+    /// Sets labels.
+    pub fn labels(mut self, labels: &[(&str, &str)]) -> Self {
+        let map: serde_json::Map<String, Value> = labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        self.0["metadata"]["labels"] = Value::Object(map);
+        self
+    }
+
+    /// Makes the pod owned by ReplicaSet `rs` (with its pod-template-hash label).
+    pub fn owned_by_rs(mut self, rs: &str) -> Self {
+        self.0["metadata"]["ownerReferences"] =
+            json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": uid(rs), "controller": true, "blockOwnerDeletion": true}]);
+        if let Some(hash) = rs.rsplit('-').next() {
+            self.0["metadata"]["labels"]["pod-template-hash"] = json!(hash);
+        }
+        self
+    }
+
+    /// Makes the pod owned by a controller of another kind.
+    pub fn owned_by(mut self, kind: &str, name: &str) -> Self {
+        let api = match kind {
+            "Job" => "batch/v1",
+            "ReplicaSet" | "StatefulSet" | "DaemonSet" => "apps/v1",
+            _ => "v1",
+        };
+        self.0["metadata"]["ownerReferences"] = json!([{"apiVersion": api, "kind": kind, "name": name, "uid": uid(name), "controller": true}]);
+        self
+    }
+
+    /// Sets the container's memory limit.
+    pub fn memory_limit(mut self, q: &str) -> Self {
+        self.0["spec"]["containers"][0]["resources"]["limits"]["memory"] = json!(q);
+        self
+    }
+
+    /// Sets the container's requests.
+    pub fn requests(mut self, cpu: &str, memory: &str) -> Self {
+        self.0["spec"]["containers"][0]["resources"]["requests"] = json!({"cpu": cpu, "memory": memory});
+        self
+    }
+
+    /// Sets the container image.
+    pub fn image(mut self, image: &str) -> Self {
+        self.0["spec"]["containers"][0]["image"] = json!(image);
+        self.0["status"]["containerStatuses"][0]["image"] = json!(image);
+        self
+    }
+
+    fn not_ready(&mut self) {
+        self.0["status"]["conditions"][2]["status"] = json!("False");
+        self.0["status"]["conditions"][3]["status"] = json!("False");
+        self.0["status"]["conditions"][3]["lastTransitionTime"] = json!(ago(600));
+        self.0["status"]["containerStatuses"][0]["ready"] = json!(false);
+    }
+
+    /// The container is in CrashLoopBackOff after `restarts` restarts, last exit 1 (Error).
+    pub fn crashlooping(mut self, restarts: i32) -> Self {
+        self.not_ready();
+        let cs = &mut self.0["status"]["containerStatuses"][0];
+        cs["restartCount"] = json!(restarts);
+        cs["started"] = json!(false);
+        cs["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s restarting failed container=app"}});
+        cs["lastState"] = json!({"terminated": {"reason": "Error", "exitCode": 1, "startedAt": ago(130), "finishedAt": ago(120)}});
+        self
+    }
+
+    /// The last termination was an OOM kill (exit code 137).
+    pub fn oom_killed(mut self) -> Self {
+        let last = &mut self.0["status"]["containerStatuses"][0]["lastState"]["terminated"];
+        last["reason"] = json!("OOMKilled");
+        last["exitCode"] = json!(137);
+        self
+    }
+
+    /// The last termination exited with `code`.
+    pub fn exit_code(mut self, code: i32) -> Self {
+        self.0["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] = json!(code);
+        self
+    }
+
+    /// The container waits with `reason` and `message` (ImagePullBackOff, CreateContainerConfigError, …).
+    pub fn waiting(mut self, reason: &str, message: &str) -> Self {
+        self.not_ready();
+        self.0["status"]["phase"] = json!("Pending");
+        self.0["status"]["containerStatuses"][0]["state"] = json!({"waiting": {"reason": reason, "message": message}});
+        self.0["status"]["containerStatuses"][0]["started"] = json!(false);
+        self
+    }
+
+    /// Pending and unschedulable with the scheduler's `message`.
+    pub fn unschedulable(mut self, message: &str) -> Self {
+        self.0["spec"].as_object_mut().map(|s| s.remove("nodeName"));
+        self.0["status"] = json!({"phase": "Pending", "qosClass": "Burstable", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message, "lastTransitionTime": ago(900)}]});
+        self
+    }
+
+    /// Running but not ready.
+    pub fn unready(mut self) -> Self {
+        self.not_ready();
+        self
+    }
+
+    /// Completed successfully (a Job's pod).
+    pub fn succeeded(mut self) -> Self {
+        self.0["status"]["phase"] = json!("Succeeded");
+        self.0["status"]["conditions"][3]["status"] = json!("False");
+        self.0["status"]["containerStatuses"][0]["ready"] = json!(false);
+        self.0["status"]["containerStatuses"][0]["state"] =
+            json!({"terminated": {"reason": "Completed", "exitCode": 0, "startedAt": ago(3600), "finishedAt": ago(3500)}});
+        self
+    }
+
+    /// Evicted with `message`.
+    pub fn evicted(mut self, message: &str) -> Self {
+        self.0["status"] = json!({"phase": "Failed", "reason": "Evicted", "message": message, "startTime": ago(7200)});
+        self
+    }
+
+    /// Being deleted since `secs` ago.
+    pub fn terminating_for(mut self, secs: i64) -> Self {
+        self.0["metadata"]["deletionTimestamp"] = json!(ago(secs));
+        self.0["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+        self
+    }
+
+    /// Edits the raw object.
+    pub fn with(mut self, f: impl FnOnce(&mut Value)) -> Self {
+        f(&mut self.0);
+        self
+    }
+
+    /// The object.
+    pub fn build(self) -> Value {
+        self.0
+    }
+}
+
+/// A Deployment with its current ReplicaSet `<name>-<hash>` at revision `revision`.
+pub fn deployment(ns: &str, name: &str, replicas: i32, ready: i32, revision: i64) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "generation": revision, "creationTimestamp": ago(864_000),
+            "annotations": {"deployment.kubernetes.io/revision": revision.to_string()}, "labels": {"app": name}},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "app", "image": format!("registry.example.com/{name}:1.0.0")}]}}},
+        "status": {"observedGeneration": revision, "replicas": replicas, "readyReplicas": ready, "updatedReplicas": replicas,
+            "availableReplicas": ready, "unavailableReplicas": replicas - ready,
+            "conditions": [
+                {"type": "Available", "status": if ready >= replicas { "True" } else { "False" }, "reason": if ready >= replicas { "MinimumReplicasAvailable" } else { "MinimumReplicasUnavailable" }},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}]}
+    })
+}
+
+/// A ReplicaSet owned by Deployment `deployment`.
+pub fn replicaset(ns: &str, deployment: &str, hash: &str, revision: i64, image: &str, replicas: i32, ready: i32) -> Value {
+    let name = format!("{deployment}-{hash}");
+    json!({
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(&name), "creationTimestamp": ago(864_000),
+            "annotations": {"deployment.kubernetes.io/revision": revision.to_string()},
+            "labels": {"app": deployment, "pod-template-hash": hash},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment, "uid": uid(deployment), "controller": true}]},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": deployment, "pod-template-hash": hash}},
+            "template": {"metadata": {"labels": {"app": deployment, "pod-template-hash": hash}}, "spec": {"containers": [{"name": "app", "image": image}]}}},
+        "status": {"replicas": replicas, "readyReplicas": ready, "availableReplicas": ready}
+    })
+}
+
+/// A Ready node with `cpu` and `memory` allocatable.
+pub fn node(name: &str, cpu: &str, memory: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "uid": uid(name), "creationTimestamp": ago(2_592_000),
+            "labels": {"kubernetes.io/hostname": name, "node.kubernetes.io/instance-type": "m5.large", "topology.kubernetes.io/zone": "eu-west-1a", "eks.amazonaws.com/nodegroup": "general"}},
+        "spec": {"providerID": format!("aws:///eu-west-1a/i-{}", &uid(name)[..17].replace('-', ""))},
+        "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": "29"}, "capacity": {"cpu": cpu, "memory": memory, "pods": "29"},
+            "conditions": [
+                {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory"},
+                {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure"},
+                {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID"},
+                {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}],
+            "nodeInfo": {"kubeletVersion": "v1.31.2-eks-94953ac", "architecture": "amd64", "bootID": "", "containerRuntimeVersion": "containerd://1.7.22",
+                "kernelVersion": "", "kubeProxyVersion": "", "machineID": "", "operatingSystem": "linux", "osImage": "Amazon Linux 2023", "systemUUID": ""}}
+    })
+}
+
+/// A core/v1 Event about `kind ns/name`.
+pub fn event(ns: &str, kind: &str, name: &str, type_: &str, reason: &str, message: &str, count: i32, last_secs_ago: i64) -> Value {
+    let ename = format!("{name}.{}", &uid(&format!("{name}{reason}{message}"))[..16].replace('-', ""));
+    json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": ename, "namespace": ns, "creationTimestamp": ago(last_secs_ago + 600)},
+        "involvedObject": {"kind": kind, "namespace": ns, "name": name, "uid": uid(name), "apiVersion": "v1"},
+        "type": type_, "reason": reason, "message": message, "count": count,
+        "firstTimestamp": ago(last_secs_ago + 600), "lastTimestamp": ago(last_secs_ago),
+        "source": {"component": "kubelet"}, "reportingComponent": "kubelet"
+    })
+}
+
+/// A Service selecting `app=<selector_app>` on port 80 → 8080.
+pub fn service(ns: &str, name: &str, selector_app: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(864_000)},
+        "spec": {"type": "ClusterIP", "clusterIP": "10.100.12.34", "selector": {"app": selector_app},
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}]}
+    })
+}
+
+/// Endpoints of a Service: `(pod, ready)` addresses.
+pub fn endpoints(ns: &str, name: &str, pods: &[(&str, bool)]) -> Value {
+    let addr = |p: &str, i: usize| json!({"ip": format!("10.0.1.{}", i + 10), "targetRef": {"kind": "Pod", "name": p, "namespace": ns}});
+    let ready: Vec<Value> = pods.iter().enumerate().filter(|(_, (_, r))| *r).map(|(i, (p, _))| addr(p, i)).collect();
+    let not_ready: Vec<Value> = pods.iter().enumerate().filter(|(_, (_, r))| !*r).map(|(i, (p, _))| addr(p, i)).collect();
+    let mut subset = json!({"ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]});
+    if !ready.is_empty() {
+        subset["addresses"] = json!(ready);
+    }
+    if !not_ready.is_empty() {
+        subset["notReadyAddresses"] = json!(not_ready);
+    }
+    let subsets = if pods.is_empty() { json!([]) } else { json!([subset]) };
+    json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": ns}, "subsets": subsets})
+}
+
+/// A Namespace.
+pub fn namespace(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "uid": uid(name), "creationTimestamp": ago(2_592_000)}, "status": {"phase": "Active"}})
+}
+
+/// Builds a [`crate::analyze::ClusterState`] at [`NOW`] from objects.
+///
+/// # Panics
+/// When an object does not decode — fixtures are test code.
+#[allow(clippy::expect_used)]
+pub fn state(objects: Vec<Value>) -> crate::analyze::ClusterState {
+    let now = NOW.parse().expect("NOW parses");
+    crate::analyze::ClusterState::from_objects(&objects, Default::default(), now).expect("fixtures decode")
+}
