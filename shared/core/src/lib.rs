@@ -16,6 +16,7 @@ pub mod snapshot;
 
 pub use error::{Error, ErrorClass, Result};
 pub use kinds::Kind;
+pub mod agent;
 pub mod analyze;
 pub mod capture;
 pub mod catalog;

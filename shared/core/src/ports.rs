@@ -75,3 +75,79 @@ pub trait ClusterReader: Send + Sync {
     /// snapshot.
     fn now(&self) -> Timestamp;
 }
+
+/// Decides the next step of an investigation (Bedrock, or the offline reasoner).
+#[async_trait::async_trait]
+pub trait Reasoner: Send + Sync {
+    /// `offline` or the model id.
+    fn name(&self) -> String;
+
+    /// One reasoning step. Not idempotent for a model (sampling); deterministic offline.
+    ///
+    /// # Errors
+    /// `Error::Backend` classified throttled/transient (retryable by the workflow) or fatal.
+    async fn next(&self, input: &crate::agent::ReasonInput<'_>) -> Result<crate::agent::ReasonOutput>;
+}
+
+/// Investigation state: records, transcripts and tool results. Mutable (unlike the audit
+/// trail); keyed by investigation id.
+#[async_trait::async_trait]
+pub trait StateStore: Send + Sync {
+    /// Creates or replaces an investigation record. Idempotent.
+    async fn put_investigation(&self, investigation: &crate::agent::Investigation) -> Result<()>;
+
+    /// Reads an investigation record.
+    async fn get_investigation(&self, id: &str) -> Result<Option<crate::agent::Investigation>>;
+
+    /// Lists investigations, newest first, optionally by status; `after` is the cursor a
+    /// previous page returned.
+    async fn list_investigations(
+        &self,
+        status: Option<crate::agent::InvestigationStatus>,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<(Vec<crate::agent::Investigation>, Option<String>)>;
+
+    /// Appends message `index` (0-based) of a transcript.
+    ///
+    /// # Errors
+    /// `Conflict` when that index exists already (a replayed step never overwrites).
+    async fn append_message(&self, id: &str, index: u32, message: &crate::agent::Message) -> Result<()>;
+
+    /// The transcript, in order.
+    async fn messages(&self, id: &str) -> Result<Vec<crate::agent::Message>>;
+
+    /// Stores a tool result's typed data under `key`. Idempotent.
+    async fn put_result(&self, id: &str, key: &str, data: &Value) -> Result<()>;
+
+    /// Every stored tool result of an investigation, by key.
+    async fn results(&self, id: &str) -> Result<std::collections::BTreeMap<String, Value>>;
+
+    /// Stores a document (sweep state, locks' metadata, …) under a global key. Idempotent.
+    async fn put_doc(&self, key: &str, doc: &Value) -> Result<()>;
+
+    /// Reads a document.
+    async fn get_doc(&self, key: &str) -> Result<Option<Value>>;
+}
+
+/// The append-only, hash-chained audit trail.
+#[async_trait::async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends an event after the investigation's last one (conditional write; retried on a
+    /// concurrent append, so no event is lost or duplicated). Also emits it as one JSON log
+    /// line.
+    async fn append(&self, investigation_id: &str, actor: &str, event: crate::agent::audit::AuditKind) -> Result<crate::agent::audit::AuditEvent>;
+
+    /// Every event of an investigation, by sequence.
+    async fn events(&self, investigation_id: &str) -> Result<Vec<crate::agent::audit::AuditEvent>>;
+
+    /// Events of one UTC day (`2025-11-30`) across investigations.
+    async fn events_on(&self, day: &str) -> Result<Vec<crate::agent::audit::AuditEvent>>;
+}
+
+/// Sends notifications (SNS in the cloud, the terminal locally).
+#[async_trait::async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends one message. Not idempotent (a retry may notify twice).
+    async fn notify(&self, subject: &str, body: &str) -> Result<()>;
+}

@@ -23,6 +23,7 @@ pub mod quota;
 pub mod replicaset;
 pub mod service;
 pub mod statefulset;
+mod render;
 mod state;
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use render::render_findings;
 pub use state::ClusterState;
 
 /// How bad a finding is.
@@ -237,6 +239,17 @@ pub fn registry() -> &'static [Analyzer] {
         Analyzer { name: "quota", run: quota::analyze },
         Analyzer { name: "logpatterns", run: logpatterns::analyze },
     ]
+}
+
+/// Runs every analyzer over the state, correlates, and sorts by severity (worst first).
+/// With `namespace`, keeps the findings in that namespace and cluster-scoped findings that
+/// explain something in it.
+pub fn analyze_scoped(state: &ClusterState, namespace: Option<&str>) -> Vec<Finding> {
+    let mut out = analyze(state);
+    if let Some(ns) = namespace {
+        out.retain(|f| f.namespace == ns || (f.namespace.is_empty() && f.chain.iter().any(|c| c.namespace == ns)));
+    }
+    out
 }
 
 /// Runs every analyzer over the state, correlates, and sorts by severity (worst first).
