@@ -293,3 +293,327 @@ pub fn state(objects: Vec<Value>) -> crate::analyze::ClusterState {
     let now = NOW.parse().expect("NOW parses");
     crate::analyze::ClusterState::from_objects(&objects, Default::default(), now).expect("fixtures decode")
 }
+
+// ---- Workload controllers: rollouts, StatefulSets, DaemonSets, Jobs, CronJobs, HPAs, PDBs ----
+
+/// Marks a Deployment (from [`deployment`]) as stuck: its current revision's rollout exceeded the
+/// progress deadline of `deadline_secs` (Progressing=False, reason ProgressDeadlineExceeded).
+pub fn deployment_past_deadline(mut d: Value, deadline_secs: i32) -> Value {
+    let name = d["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    d["spec"]["progressDeadlineSeconds"] = json!(deadline_secs);
+    d["status"]["conditions"][1] = json!({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+        "message": format!("ReplicaSet \"{name}\" has timed out progressing."), "lastUpdateTime": ago(300), "lastTransitionTime": ago(300)});
+    d
+}
+
+/// Marks a Deployment (from [`deployment`]) as paused.
+pub fn deployment_paused(mut d: Value) -> Value {
+    d["spec"]["paused"] = json!(true);
+    d["status"]["conditions"][1] = json!({"type": "Progressing", "status": "Unknown", "reason": "DeploymentPaused", "message": "Deployment is paused"});
+    d
+}
+
+/// Sets a Deployment's updated replica count (pods of its current revision).
+pub fn deployment_updated(mut d: Value, updated: i32) -> Value {
+    d["status"]["updatedReplicas"] = json!(updated);
+    d
+}
+
+/// Gives a ReplicaSet (from [`replicaset`]) a ReplicaFailure=True FailedCreate condition.
+pub fn replicaset_failing(mut rs: Value, message: &str) -> Value {
+    rs["status"]["conditions"] = json!([{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": message, "lastTransitionTime": ago(900)}]);
+    rs
+}
+
+/// A StatefulSet with `ready` of `replicas` pods ready, all on revision `<name>-5d8f7c9b4`.
+pub fn statefulset(ns: &str, name: &str, replicas: i32, ready: i32) -> Value {
+    let rev = format!("{name}-5d8f7c9b4");
+    json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "generation": 1, "creationTimestamp": ago(864_000), "labels": {"app": name}},
+        "spec": {"replicas": replicas, "serviceName": name, "podManagementPolicy": "OrderedReady", "selector": {"matchLabels": {"app": name}},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "app", "image": format!("registry.example.com/{name}:1.0.0")}]}}},
+        "status": {"observedGeneration": 1, "replicas": replicas, "readyReplicas": ready, "availableReplicas": ready, "currentReplicas": replicas,
+            "updatedReplicas": replicas, "currentRevision": rev, "updateRevision": rev}
+    })
+}
+
+/// Puts a StatefulSet (from [`statefulset`]) in the middle of a rolling update to `update_revision`
+/// with `updated` pods on it.
+pub fn statefulset_updating(mut ss: Value, update_revision: &str, updated: i32) -> Value {
+    let replicas = ss["spec"]["replicas"].as_i64().unwrap_or(1);
+    ss["status"]["updateRevision"] = json!(update_revision);
+    ss["status"]["updatedReplicas"] = json!(updated);
+    ss["status"]["currentReplicas"] = json!(replicas - i64::from(updated));
+    ss
+}
+
+/// A DaemonSet scheduled on `desired` nodes with `ready` pods ready.
+pub fn daemonset(ns: &str, name: &str, desired: i32, ready: i32) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "DaemonSet",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "generation": 1, "creationTimestamp": ago(864_000), "labels": {"app": name}},
+        "spec": {"selector": {"matchLabels": {"app": name}}, "updateStrategy": {"type": "RollingUpdate"},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "app", "image": format!("registry.example.com/{name}:1.0.0")}]}}},
+        "status": {"observedGeneration": 1, "desiredNumberScheduled": desired, "currentNumberScheduled": desired, "numberReady": ready,
+            "numberAvailable": ready, "numberUnavailable": desired - ready, "numberMisscheduled": 0, "updatedNumberScheduled": desired}
+    })
+}
+
+/// Sets the nodeSelector of a DaemonSet's (or any workload's) pod template.
+pub fn workload_node_selector(mut w: Value, selector: &[(&str, &str)]) -> Value {
+    let map: serde_json::Map<String, Value> = selector.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+    w["spec"]["template"]["spec"]["nodeSelector"] = Value::Object(map);
+    w
+}
+
+/// A Job builder.
+#[derive(Debug, Clone)]
+pub struct JobBuilder(Value);
+
+/// Starts a Job that is running one pod, created an hour ago, with backoffLimit 6.
+pub fn job(ns: &str, name: &str) -> JobBuilder {
+    JobBuilder(json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(3600), "labels": {"job-name": name}},
+        "spec": {"backoffLimit": 6, "completions": 1, "parallelism": 1,
+            "template": {"metadata": {"labels": {"job-name": name}}, "spec": {"restartPolicy": "Never",
+                "containers": [{"name": "app", "image": format!("registry.example.com/{name}:1.0.0")}]}}},
+        "status": {"active": 1, "startTime": ago(3600)}
+    }))
+}
+
+impl JobBuilder {
+    /// Makes the Job owned by CronJob `cronjob`.
+    pub fn owned_by_cronjob(mut self, cronjob: &str) -> Self {
+        self.0["metadata"]["ownerReferences"] =
+            json!([{"apiVersion": "batch/v1", "kind": "CronJob", "name": cronjob, "uid": uid(cronjob), "controller": true}]);
+        self
+    }
+
+    /// Created (and started) `secs` ago.
+    pub fn created_ago(mut self, secs: i64) -> Self {
+        self.0["metadata"]["creationTimestamp"] = json!(ago(secs));
+        self.0["status"]["startTime"] = json!(ago(secs));
+        self
+    }
+
+    /// Completed successfully.
+    pub fn complete(mut self) -> Self {
+        let start = self.0["status"]["startTime"].clone();
+        self.0["status"] = json!({"succeeded": 1, "startTime": start, "completionTime": ago(60), "conditions": [
+            {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached"},
+            {"type": "Complete", "status": "True", "reason": "CompletionsReached", "lastTransitionTime": ago(60)}]});
+        self
+    }
+
+    /// Failed after `failed` pod failures with backoffLimit `limit`.
+    pub fn failed_backoff(mut self, failed: i32, limit: i32) -> Self {
+        let start = self.0["status"]["startTime"].clone();
+        self.0["spec"]["backoffLimit"] = json!(limit);
+        self.0["status"] = json!({"failed": failed, "startTime": start, "conditions": [
+            {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"},
+            {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit", "lastTransitionTime": ago(120)}]});
+        self
+    }
+
+    /// Failed by running past activeDeadlineSeconds `secs`.
+    pub fn deadline_exceeded(mut self, secs: i64) -> Self {
+        let start = self.0["status"]["startTime"].clone();
+        self.0["spec"]["activeDeadlineSeconds"] = json!(secs);
+        self.0["status"] = json!({"failed": 1, "startTime": start, "conditions": [
+            {"type": "Failed", "status": "True", "reason": "DeadlineExceeded", "message": "Job was active longer than specified deadline", "lastTransitionTime": ago(120)}]});
+        self
+    }
+
+    /// Edits the raw object.
+    pub fn with(mut self, f: impl FnOnce(&mut Value)) -> Self {
+        f(&mut self.0);
+        self
+    }
+
+    /// The object.
+    pub fn build(self) -> Value {
+        self.0
+    }
+}
+
+/// A CronJob builder.
+#[derive(Debug, Clone)]
+pub struct CronJobBuilder(Value);
+
+/// Starts a CronJob on `schedule`, created 10 days ago, last scheduled a minute ago.
+pub fn cronjob(ns: &str, name: &str, schedule: &str) -> CronJobBuilder {
+    CronJobBuilder(json!({
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(864_000)},
+        "spec": {"schedule": schedule, "concurrencyPolicy": "Allow", "suspend": false,
+            "jobTemplate": {"spec": {"backoffLimit": 3, "template": {"spec": {"restartPolicy": "Never",
+                "containers": [{"name": "app", "image": format!("registry.example.com/{name}:1.0.0")}]}}}}},
+        "status": {"lastScheduleTime": ago(60)}
+    }))
+}
+
+impl CronJobBuilder {
+    /// Suspended.
+    pub fn suspended(mut self) -> Self {
+        self.0["spec"]["suspend"] = json!(true);
+        self
+    }
+
+    /// Last scheduled `secs` ago.
+    pub fn last_scheduled_ago(mut self, secs: i64) -> Self {
+        self.0["status"]["lastScheduleTime"] = json!(ago(secs));
+        self
+    }
+
+    /// Never scheduled.
+    pub fn never_scheduled(mut self) -> Self {
+        self.0["status"] = json!({});
+        self
+    }
+
+    /// Last succeeded `secs` ago.
+    pub fn last_successful_ago(mut self, secs: i64) -> Self {
+        self.0["status"]["lastSuccessfulTime"] = json!(ago(secs));
+        self
+    }
+
+    /// concurrencyPolicy Forbid.
+    pub fn forbid_concurrency(mut self) -> Self {
+        self.0["spec"]["concurrencyPolicy"] = json!("Forbid");
+        self
+    }
+
+    /// Lists Job `job` as active.
+    pub fn active(mut self, job: &str) -> Self {
+        let ns = self.0["metadata"]["namespace"].clone();
+        self.0["status"]["active"] = json!([{"apiVersion": "batch/v1", "kind": "Job", "name": job, "namespace": ns, "uid": uid(job)}]);
+        self
+    }
+
+    /// Edits the raw object.
+    pub fn with(mut self, f: impl FnOnce(&mut Value)) -> Self {
+        f(&mut self.0);
+        self
+    }
+
+    /// The object.
+    pub fn build(self) -> Value {
+        self.0
+    }
+}
+
+/// A HorizontalPodAutoscaler (autoscaling/v2) builder.
+#[derive(Debug, Clone)]
+pub struct HpaBuilder(Value);
+
+/// Starts an HPA scaling Deployment `deployment` between `min` and `max` replicas on cpu
+/// (target 70%), currently at `min` replicas with cpu at 35% and every condition healthy.
+pub fn hpa(ns: &str, name: &str, deployment: &str, min: i32, max: i32) -> HpaBuilder {
+    HpaBuilder(json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(864_000)},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment}, "minReplicas": min, "maxReplicas": max,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]},
+        "status": {"currentReplicas": min, "desiredReplicas": min,
+            "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 35, "averageValue": "35m"}}}],
+            "conditions": [
+                {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale", "message": "recommended size matches current size"},
+                {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound", "message": "the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)"},
+                {"type": "ScalingLimited", "status": "False", "reason": "DesiredWithinRange", "message": "the desired count is within the acceptable range"}]}
+    }))
+}
+
+impl HpaBuilder {
+    /// At `replicas` replicas with cpu at `utilization`% of requests.
+    pub fn current(mut self, replicas: i32, utilization: i32) -> Self {
+        self.0["status"]["currentReplicas"] = json!(replicas);
+        self.0["status"]["desiredReplicas"] = json!(replicas);
+        self.0["status"]["currentMetrics"][0]["resource"]["current"]["averageUtilization"] = json!(utilization);
+        self
+    }
+
+    /// Sets condition `type_` (AbleToScale, ScalingActive, ScalingLimited).
+    pub fn condition(mut self, type_: &str, status: &str, reason: &str, message: &str) -> Self {
+        let c = json!({"type": type_, "status": status, "reason": reason, "message": message, "lastTransitionTime": ago(1800)});
+        if let Some(list) = self.0["status"]["conditions"].as_array_mut() {
+            match list.iter_mut().find(|x| x["type"] == type_) {
+                Some(x) => *x = c,
+                None => list.push(c),
+            }
+        }
+        self
+    }
+
+    /// No current metrics (the HPA could not read them).
+    pub fn no_metrics(mut self) -> Self {
+        self.0["status"]["currentMetrics"] = json!([]);
+        self
+    }
+
+    /// The object.
+    pub fn build(self) -> Value {
+        self.0
+    }
+}
+
+/// A PodDisruptionBudget builder.
+#[derive(Debug, Clone)]
+pub struct PdbBuilder(Value);
+
+/// Starts a PDB selecting `app=<app>` with minAvailable 1 over 3 healthy pods (2 disruptions allowed).
+pub fn pdb(ns: &str, name: &str, app: &str) -> PdbBuilder {
+    PdbBuilder(json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "generation": 1, "creationTimestamp": ago(864_000)},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": app}}},
+        "status": {"observedGeneration": 1, "expectedPods": 3, "currentHealthy": 3, "desiredHealthy": 1, "disruptionsAllowed": 2,
+            "conditions": [{"type": "DisruptionAllowed", "status": "True", "reason": "SufficientPods", "message": "", "lastTransitionTime": ago(86_400), "observedGeneration": 1}]}
+    }))
+}
+
+impl PdbBuilder {
+    /// spec.minAvailable (a count or a percentage such as "100%"), replacing maxUnavailable.
+    pub fn min_available(mut self, v: Value) -> Self {
+        if let Some(s) = self.0["spec"].as_object_mut() {
+            s.remove("maxUnavailable");
+            s.insert("minAvailable".into(), v);
+        }
+        self
+    }
+
+    /// spec.maxUnavailable (a count or a percentage), replacing minAvailable.
+    pub fn max_unavailable(mut self, v: Value) -> Self {
+        if let Some(s) = self.0["spec"].as_object_mut() {
+            s.remove("minAvailable");
+            s.insert("maxUnavailable".into(), v);
+        }
+        self
+    }
+
+    /// The status counts; the DisruptionAllowed condition follows `allowed`.
+    pub fn status(mut self, expected: i32, healthy: i32, desired: i32, allowed: i32) -> Self {
+        let st = &mut self.0["status"];
+        st["expectedPods"] = json!(expected);
+        st["currentHealthy"] = json!(healthy);
+        st["desiredHealthy"] = json!(desired);
+        st["disruptionsAllowed"] = json!(allowed);
+        st["conditions"][0]["status"] = json!(if allowed > 0 { "True" } else { "False" });
+        st["conditions"][0]["reason"] = json!(if allowed > 0 { "SufficientPods" } else { "InsufficientPods" });
+        self
+    }
+
+    /// The object.
+    pub fn build(self) -> Value {
+        self.0
+    }
+}
+
+/// Marks a Node (from [`node`]) cordoned (spec.unschedulable), as a drain does first.
+pub fn node_cordoned(mut n: Value) -> Value {
+    n["spec"]["unschedulable"] = json!(true);
+    n["spec"]["taints"] = json!([{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": ago(1200)}]);
+    n
+}

@@ -3,6 +3,8 @@
 //! handlers move an investigation from step to step.
 
 pub mod audit;
+pub mod offline;
+pub mod prompt;
 pub mod redact;
 
 use serde::{Deserialize, Serialize};

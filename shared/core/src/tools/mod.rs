@@ -4,6 +4,7 @@
 
 mod deployments;
 mod describe;
+mod diagnose;
 mod events;
 mod logs;
 mod nodes;
@@ -19,6 +20,7 @@ use crate::ports::ClusterReader;
 
 pub use deployments::{DeploymentRow, DeploymentsResult, Revision, revision_of, revisions as revisions_of};
 pub use describe::PodDescription;
+pub use diagnose::DiagnosisResult;
 pub use events::{EventRow, EventsResult, event_last_time};
 pub use logs::PodLogResult;
 pub use nodes::{NodeRow, NodesResult};
@@ -59,6 +61,7 @@ pub(crate) struct Args {
     pub type_: Option<String>,
     pub reason: Option<String>,
     pub limit: Option<i64>,
+    pub deployment: Option<String>,
 }
 
 /// Validates and runs a read tool against a cluster.
@@ -82,6 +85,11 @@ pub async fn run(reader: &dyn ClusterReader, tool: &str, args: &Value) -> Result
         "get_deployments" => render(deployments::get_deployments(reader, &parsed).await?),
         "get_nodes" => render(nodes::get_nodes(reader, &parsed).await?),
         "get_services" => render(services::get_services(reader, &parsed).await?),
+        "analyze_pod_issues" => {
+            let mut parsed = parsed;
+            parsed.name = parsed.deployment.take();
+            render(diagnose::analyze_pod_issues(reader, &parsed).await?)
+        }
         other => return Err(Error::NotImplemented { tool: other.to_string() }),
     };
     Ok(ToolOutput { tool: spec.name.to_string(), data, text: bound_text(text, MAX_TEXT_BYTES) })

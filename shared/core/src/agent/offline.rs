@@ -1,0 +1,692 @@
+//! The offline reasoner: deterministic, no model. It reads the question, plans the calls a
+//! careful SRE would make, and writes the answer from the analyzers' findings.
+//!
+//! It is stateless: each step is derived from the transcript since the latest question (which
+//! tools ran, what they returned), so a replayed step gives the same answer.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{Answer, Block, Message, ProposedAction, ReasonInput, ReasonOutput, Role, Step, ToolCall, Usage, estimate_tokens};
+use crate::analyze::{Action, Finding, Severity};
+use crate::error::Result;
+use crate::ports::Reasoner;
+
+/// The offline reasoner.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OfflineReasoner;
+
+#[async_trait::async_trait]
+impl Reasoner for OfflineReasoner {
+    fn name(&self) -> String {
+        "offline".into()
+    }
+
+    async fn next(&self, input: &ReasonInput<'_>) -> Result<ReasonOutput> {
+        Ok(plan(input))
+    }
+}
+
+/// What the user wants.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intent {
+    /// Find out what is wrong (with a target, or in general).
+    Diagnose,
+    /// Show the state of things.
+    Status { what: StatusWhat },
+    /// Do something: a write that goes through approval.
+    Write { tool: &'static str, replicas: Option<i64>, revision: Option<i64>, memory: Option<String> },
+}
+
+/// What a status question asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusWhat {
+    Pods,
+    Deployments,
+    Services,
+    Nodes,
+    Events,
+}
+
+/// A parsed question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    pub text: String,
+    pub intent: Intent,
+    /// A namespace the question names (`in production`, `namespace payments`).
+    pub namespace: Option<String>,
+    /// Words that may name an object.
+    pub names: Vec<String>,
+}
+
+const STOPWORDS: &[&str] = &[
+    "the", "a", "an", "is", "are", "my", "our", "why", "what", "whats", "what's", "how", "does", "do", "did", "keep", "keeps",
+    "pod", "pods", "deployment", "deployments", "service", "services", "in", "on", "of", "to", "for", "with", "and", "or",
+    "namespace", "cluster", "crashing", "crash", "crashes", "failing", "fail", "fails", "broken", "down", "wrong", "going",
+    "me", "show", "list", "all", "there", "any", "anything", "problem", "problems", "issue", "issues", "error", "errors",
+    "please", "can", "could", "you", "restart", "restarting", "restarts", "scale", "roll", "back", "rollback", "it", "its",
+    "up", "not", "working", "healthy", "health", "check", "status", "running", "state", "happening", "happened", "this",
+    "that", "be", "so", "i", "we", "has", "have", "been", "get", "tell", "about", "ready", "pending", "stuck", "revision",
+    "replicas", "instances", "increase", "raise", "memory", "limit", "set", "nodes", "node", "events", "event", "which",
+    "where", "when", "who", "than", "then", "into", "from", "at", "by", "revert", "previous", "version", "unhealthy",
+    "look", "investigate", "diagnose", "explain", "help", "hi", "hello", "again", "other", "others", "same", "too",
+];
+
+/// Parses a question.
+pub fn parse_question(text: &str) -> Question {
+    let lower = text.to_lowercase();
+    let words: Vec<String> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '\''))
+        .map(|w| w.trim_matches(|c| c == '.' || c == '\'' || c == '-').to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |w: &str| words.iter().any(|x| x == w);
+    let first_verb = words.iter().find(|w| !["please", "can", "could", "you", "would", "kindly", "now"].contains(&w.as_str())).map(String::as_str);
+    let asks_why = ["why", "wrong", "crash", "crashing", "failing", "broken", "error", "errors", "problem", "problems", "issue", "issues", "unhealthy", "down", "stuck", "pending", "restarting", "oom", "healthy", "health", "diagnose", "investigate", "investigating"]
+        .iter()
+        .any(|w| has(w));
+    let number_after = |key: &str| -> Option<i64> {
+        let i = words.iter().position(|w| w == key)?;
+        words[i + 1..].iter().take(3).find_map(|w| w.parse::<i64>().ok())
+    };
+    let intent = match first_verb {
+        Some("restart") | Some("bounce") => Intent::Write { tool: "restart_deployment", replicas: None, revision: None, memory: None },
+        Some("scale") => Intent::Write { tool: "scale_deployment", replicas: number_after("to").or_else(|| number_after("scale")), revision: None, memory: None },
+        Some("rollback") | Some("revert") => Intent::Write { tool: "rollback_deployment", replicas: None, revision: number_after("revision"), memory: None },
+        Some("roll") if has("back") => Intent::Write { tool: "rollback_deployment", replicas: None, revision: number_after("revision"), memory: None },
+        Some("increase") | Some("raise") | Some("set") if has("memory") => {
+            let memory = words.iter().find(|w| crate::catalog::is_quantity(w) && w.chars().any(|c| c.is_ascii_alphabetic())).map(|w| {
+                // "1gi" → "1Gi"
+                let (n, u) = w.split_at(w.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(w.len()));
+                let unit = match u {
+                    "gi" => "Gi",
+                    "mi" => "Mi",
+                    "g" => "G",
+                    "m" => "M",
+                    other => other,
+                };
+                format!("{n}{unit}")
+            });
+            Intent::Write { tool: "set_container_resources", replicas: None, revision: None, memory }
+        }
+        _ if !asks_why && (matches!(first_verb, Some("show") | Some("list") | Some("get") | Some("which") | Some("display")) || lower.starts_with("what pods") || lower.starts_with("what is running") || lower.starts_with("what's running")) => {
+            let what = if has("deployments") || has("deployment") {
+                StatusWhat::Deployments
+            } else if has("services") || has("service") || has("endpoints") {
+                StatusWhat::Services
+            } else if has("nodes") || has("node") {
+                StatusWhat::Nodes
+            } else if has("events") || has("event") {
+                StatusWhat::Events
+            } else {
+                StatusWhat::Pods
+            };
+            Intent::Status { what }
+        }
+        _ => Intent::Diagnose,
+    };
+    let mut namespace = None;
+    for (i, w) in words.iter().enumerate() {
+        if (w == "namespace" || w == "ns") && i + 1 < words.len() && crate::catalog::is_dns_label(&words[i + 1]) {
+            namespace = Some(words[i + 1].clone());
+        } else if w == "namespace" && i > 0 && crate::catalog::is_dns_label(&words[i - 1]) && !STOPWORDS.contains(&words[i - 1].as_str()) {
+            namespace = Some(words[i - 1].clone());
+        }
+    }
+    if namespace.is_none() {
+        for (i, w) in words.iter().enumerate() {
+            if w == "in" && i + 1 < words.len() {
+                let next = if words[i + 1] == "the" && i + 2 < words.len() { &words[i + 2] } else { &words[i + 1] };
+                if crate::catalog::is_dns_label(next) && !STOPWORDS.contains(&next.as_str()) {
+                    namespace = Some(next.clone());
+                }
+            }
+        }
+    }
+    let names = words
+        .iter()
+        .filter(|w| w.len() >= 3 && !STOPWORDS.contains(&w.as_str()) && w.chars().any(|c| c.is_ascii_alphabetic()))
+        .filter(|w| crate::catalog::is_dns_subdomain(w))
+        .filter(|w| Some(*w) != namespace.as_ref())
+        .cloned()
+        .collect();
+    Question { text: text.to_string(), intent, namespace, names }
+}
+
+/// A tool call made since the question, with its result.
+struct Done {
+    call: ToolCall,
+    ok: bool,
+    text: String,
+    data: Option<Value>,
+}
+
+fn history(input: &ReasonInput<'_>) -> (String, Vec<Done>, usize) {
+    // The latest user text is the question; calls after it are this question's.
+    let start = input
+        .messages
+        .iter()
+        .rposition(|m| m.role == Role::User && m.content.iter().any(|b| matches!(b, Block::Text { .. })))
+        .unwrap_or(0);
+    let question = input.messages.get(start).map(Message::text).unwrap_or_default();
+    let mut done: Vec<Done> = Vec::new();
+    for m in &input.messages[start..] {
+        for b in &m.content {
+            match b {
+                Block::ToolUse { id, name, input: args } => {
+                    done.push(Done { call: ToolCall { id: id.clone(), tool: name.clone(), args: args.clone() }, ok: false, text: String::new(), data: None });
+                }
+                Block::ToolResult { id, ok, text, data_ref } => {
+                    if let Some(d) = done.iter_mut().find(|d| &d.call.id == id) {
+                        d.ok = *ok;
+                        d.text = text.clone();
+                        d.data = data_ref.as_ref().and_then(|r| input.results.get(r)).cloned();
+                    }
+                }
+                Block::Text { .. } => {}
+            }
+        }
+    }
+    let turn = input.messages.iter().filter(|m| m.role == Role::Assistant).count();
+    (question, done, turn)
+}
+
+fn plan(input: &ReasonInput<'_>) -> ReasonOutput {
+    let (question, done, turn) = history(input);
+    let q = parse_question(&question);
+    let step = if input.turns_left <= 1 || input.input_tokens_left == 0 {
+        let mut answer = compose(&q, &done, input);
+        answer.budget_note = Some(if input.turns_left <= 1 { "turn budget reached".into() } else { "input token budget reached".into() });
+        answer.text.push_str("\n\n(The investigation's budget was reached; this answer uses what was gathered so far.)");
+        Step::Answer { answer }
+    } else {
+        decide(&q, &done, input, turn)
+    };
+    let message = assistant_message(&step, turn);
+    let usage = Usage { input_tokens: estimate_input_tokens(input), output_tokens: estimate_tokens(&serde_json::to_string(&message).unwrap_or_default()), ..Usage::default() };
+    ReasonOutput { step, message, usage, model: "offline".into() }
+}
+
+/// Tokens a model would have been sent for this step: the system prompt, the tool list and the
+/// transcript text.
+pub fn estimate_input_tokens(input: &ReasonInput<'_>) -> u64 {
+    let tools: u64 = input.tools.iter().map(|t| estimate_tokens(t.description) + estimate_tokens(&t.schema.to_string()) + 8).sum();
+    let messages: u64 = input
+        .messages
+        .iter()
+        .flat_map(|m| m.content.iter())
+        .map(|b| match b {
+            Block::Text { text } => estimate_tokens(text),
+            Block::ToolUse { name, input, .. } => estimate_tokens(name) + estimate_tokens(&input.to_string()) + 8,
+            Block::ToolResult { text, .. } => estimate_tokens(text) + 8,
+        })
+        .sum();
+    estimate_tokens(super::prompt::SYSTEM_PROMPT) + tools + messages
+}
+
+fn assistant_message(step: &Step, _turn: usize) -> Message {
+    let content = match step {
+        Step::Tools { calls } => calls.iter().map(|c| Block::ToolUse { id: c.id.clone(), name: c.tool.clone(), input: c.args.clone() }).collect(),
+        Step::Propose { call_id, action } => vec![
+            Block::Text { text: format!("I propose to {}. This needs a human's approval.", lowercase_first(&action.summary)) },
+            Block::ToolUse { id: call_id.clone(), name: action.tool.clone(), input: action.args.clone() },
+        ],
+        Step::Answer { answer } => vec![Block::Text { text: answer.text.clone() }],
+    };
+    Message { role: Role::Assistant, content }
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn calls(turn: usize, list: Vec<(&str, Value)>) -> Step {
+    Step::Tools {
+        calls: list
+            .into_iter()
+            .enumerate()
+            .map(|(i, (tool, args))| ToolCall { id: format!("t{turn}-{i}"), tool: tool.to_string(), args: strip_nulls(args) })
+            .collect(),
+    }
+}
+
+fn strip_nulls(mut v: Value) -> Value {
+    if let Some(map) = v.as_object_mut() {
+        map.retain(|_, x| !x.is_null());
+    }
+    v
+}
+
+fn called<'a>(done: &'a [Done], tool: &str) -> Vec<&'a Done> {
+    done.iter().filter(|d| d.call.tool == tool).collect()
+}
+
+/// A pod the question names, from get_pods rows: `(namespace, name, row)`.
+fn resolve_pod<'a>(q: &Question, rows: &'a [Value]) -> Option<&'a Value> {
+    let name_of = |r: &Value| r["name"].as_str().unwrap_or_default().to_string();
+    let unhealthy_first = |mut v: Vec<&'a Value>| {
+        v.sort_by_key(|r| (r["healthy"].as_bool().unwrap_or(true), name_of(r)));
+        v.into_iter().next()
+    };
+    for n in &q.names {
+        if let Some(r) = rows.iter().find(|r| &name_of(r) == n) {
+            return Some(r);
+        }
+    }
+    for n in &q.names {
+        let v: Vec<&Value> = rows.iter().filter(|r| name_of(r).starts_with(&format!("{n}-"))).collect();
+        if !v.is_empty() {
+            return unhealthy_first(v);
+        }
+    }
+    for n in q.names.iter().filter(|n| n.len() >= 4) {
+        let v: Vec<&Value> = rows.iter().filter(|r| name_of(r).contains(n.as_str())).collect();
+        if !v.is_empty() {
+            return unhealthy_first(v);
+        }
+    }
+    None
+}
+
+/// A deployment the question names, from get_deployments rows.
+fn resolve_deployment<'a>(q: &Question, rows: &'a [Value]) -> Option<&'a Value> {
+    let name_of = |r: &Value| r["name"].as_str().unwrap_or_default().to_string();
+    for n in &q.names {
+        if let Some(r) = rows.iter().find(|r| &name_of(r) == n) {
+            return Some(r);
+        }
+    }
+    for n in q.names.iter().filter(|n| n.len() >= 4) {
+        let v: Vec<&Value> = rows.iter().filter(|r| name_of(r).starts_with(n.as_str()) || name_of(r).contains(n.as_str())).collect();
+        if v.len() == 1 {
+            return v.first().copied();
+        }
+    }
+    None
+}
+
+fn rows<'a>(d: &'a Done, key: &str) -> &'a [Value] {
+    d.data.as_ref().and_then(|v| v.get(key)).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+fn decide(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> Step {
+    match &q.intent {
+        Intent::Status { what } => {
+            if done.is_empty() {
+                let ns = json!(q.namespace);
+                let list = match what {
+                    StatusWhat::Pods => vec![("get_pods", json!({"namespace": ns}))],
+                    StatusWhat::Deployments => vec![("get_deployments", json!({"namespace": ns}))],
+                    StatusWhat::Services => vec![("get_services", json!({"namespace": ns}))],
+                    StatusWhat::Nodes => vec![("get_nodes", json!({}))],
+                    StatusWhat::Events => vec![("get_events", json!({"namespace": ns, "limit": 30}))],
+                };
+                return calls(turn, list);
+            }
+            Step::Answer { answer: compose(q, done, input) }
+        }
+        Intent::Write { .. } => decide_write(q, done, input, turn),
+        Intent::Diagnose => decide_diagnose(q, done, input, turn),
+    }
+}
+
+fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> Step {
+    let ns = q.namespace.clone();
+    let gets = called(done, "get_pods");
+    let Some(last_get) = gets.last() else {
+        if q.names.is_empty() {
+            // A general question: the analyzers over the scope.
+            if called(done, "analyze_pod_issues").is_empty() {
+                return calls(turn, vec![("analyze_pod_issues", json!({"namespace": ns}))]);
+            }
+            return finish(q, done, input, turn);
+        }
+        return calls(turn, vec![("get_pods", json!({"namespace": ns}))]);
+    };
+    let pod_rows = rows(last_get, "pods");
+    let target = resolve_pod(q, pod_rows);
+    if target.is_none() && ns.is_some() && gets.len() == 1 {
+        // The namespace guess found nothing: look everywhere once.
+        return calls(turn, vec![("get_pods", json!({}))]);
+    }
+    let Some(target) = target else {
+        if called(done, "analyze_pod_issues").is_empty() {
+            return calls(turn, vec![("analyze_pod_issues", json!({"namespace": ns}))]);
+        }
+        return finish(q, done, input, turn);
+    };
+    let pns = target["namespace"].as_str().unwrap_or_default().to_string();
+    let pod = target["name"].as_str().unwrap_or_default().to_string();
+    if called(done, "describe_pod").is_empty() {
+        let restarts = target["restarts"].as_i64().unwrap_or(0);
+        let container = target["last_termination"]["container"].as_str().map(str::to_string);
+        let mut list = vec![
+            ("describe_pod", json!({"namespace": pns, "pod": pod})),
+            ("get_events", json!({"namespace": pns, "object_name": pod, "limit": 20})),
+        ];
+        let healthy = target["healthy"].as_bool().unwrap_or(false);
+        if !healthy || restarts > 0 {
+            list.push(("get_pod_logs", json!({"namespace": pns, "pod": pod, "container": container, "previous": restarts > 0, "tail_lines": 300})));
+        }
+        return calls(turn, list);
+    }
+    if called(done, "analyze_pod_issues").is_empty() {
+        return calls(turn, vec![("analyze_pod_issues", json!({"namespace": pns, "pod": pod}))]);
+    }
+    finish(q, done, input, turn)
+}
+
+/// After the diagnosis: propose the typed action when writes are on and it was not yet decided,
+/// verify after an executed action, else answer.
+fn finish(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> Step {
+    let decided = done.iter().find(|d| is_write(&d.call.tool));
+    match decided {
+        None => {
+            if input.writes_enabled {
+                if let Some(action) = top_action(done) {
+                    return Step::Propose { call_id: format!("t{turn}-0"), action };
+                }
+            }
+            Step::Answer { answer: compose(q, done, input) }
+        }
+        Some(d) => {
+            let executed = d.data.as_ref().and_then(|v| v.get("executed")).and_then(Value::as_bool).unwrap_or(false);
+            let verified = done.iter().rev().take_while(|x| !is_write(&x.call.tool)).any(|x| x.call.tool == "get_pods" || x.call.tool == "get_deployments");
+            if executed && !verified {
+                let ns = d.call.args["namespace"].clone();
+                return calls(turn, vec![("get_deployments", json!({"namespace": ns, "name": d.call.args["deployment"]})), ("get_pods", json!({"namespace": ns}))]);
+            }
+            Step::Answer { answer: compose(q, done, input) }
+        }
+    }
+}
+
+fn is_write(tool: &str) -> bool {
+    crate::catalog::find(tool).is_ok_and(|t| t.class == crate::catalog::ToolClass::Write)
+}
+
+fn diagnosis(done: &[Done]) -> Option<&Value> {
+    called(done, "analyze_pod_issues").last().and_then(|d| d.data.as_ref())
+}
+
+fn findings_of(done: &[Done]) -> Vec<Finding> {
+    diagnosis(done)
+        .and_then(|d| d.get("findings"))
+        .and_then(|f| serde_json::from_value::<Vec<Finding>>(f.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// The typed action of the most severe finding, if any.
+fn top_action(done: &[Done]) -> Option<ProposedAction> {
+    let findings = findings_of(done);
+    let f = findings.iter().find(|f| f.severity > Severity::Info)?;
+    let a: &Action = f.actions.iter().find(|a| a.tool.is_some())?;
+    Some(ProposedAction { tool: a.tool.clone()?, args: a.args.clone()?, summary: a.summary.clone() })
+}
+
+fn decide_write(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> Step {
+    let Intent::Write { tool, replicas, revision, memory } = &q.intent else { return Step::Answer { answer: compose(q, done, input) } };
+    if called(done, "get_deployments").is_empty() {
+        return calls(turn, vec![("get_deployments", json!({"namespace": q.namespace}))]);
+    }
+    if done.iter().any(|d| is_write(&d.call.tool)) {
+        return finish(q, done, input, turn);
+    }
+    let deps = called(done, "get_deployments");
+    let Some(dep) = deps.first().and_then(|d| resolve_deployment(q, rows(d, "deployments"))) else {
+        return Step::Answer { answer: compose(q, done, input) };
+    };
+    let ns = dep["namespace"].as_str().unwrap_or_default();
+    let name = dep["name"].as_str().unwrap_or_default();
+    let action = match *tool {
+        "scale_deployment" => match replicas {
+            Some(n) => ProposedAction {
+                tool: (*tool).into(),
+                args: json!({"namespace": ns, "deployment": name, "replicas": n}),
+                summary: format!("Scale deployment {ns}/{name} from {} to {n} replicas", dep["desired"]),
+            },
+            None => return Step::Answer { answer: compose(q, done, input) },
+        },
+        "restart_deployment" => ProposedAction {
+            tool: (*tool).into(),
+            args: json!({"namespace": ns, "deployment": name}),
+            summary: format!("Restart deployment {ns}/{name} (rolling restart)"),
+        },
+        "rollback_deployment" => {
+            let to = revision.or_else(|| dep["previous"]["revision"].as_i64());
+            match to {
+                Some(r) => ProposedAction {
+                    tool: (*tool).into(),
+                    args: json!({"namespace": ns, "deployment": name, "revision": r}),
+                    summary: format!(
+                        "Roll deployment {ns}/{name} back from revision {} to revision {r}",
+                        dep["current"]["revision"].as_i64().map_or_else(|| "?".into(), |c| c.to_string())
+                    ),
+                },
+                None => return Step::Answer { answer: compose(q, done, input) },
+            }
+        }
+        "set_container_resources" => {
+            let container = dep["current"]["images"].as_array().map_or(0, Vec::len);
+            match (memory, container) {
+                (Some(m), _) => ProposedAction {
+                    tool: (*tool).into(),
+                    args: json!({"namespace": ns, "deployment": name, "container": "app", "memory_limit": m}),
+                    summary: format!("Set the memory limit of deployment {ns}/{name} to {m}"),
+                },
+                _ => return Step::Answer { answer: compose(q, done, input) },
+            }
+        }
+        _ => return Step::Answer { answer: compose(q, done, input) },
+    };
+    if !input.writes_enabled {
+        return Step::Answer { answer: compose_write_off(&action) };
+    }
+    Step::Propose { call_id: format!("t{turn}-0"), action }
+}
+
+fn compose_write_off(action: &ProposedAction) -> Answer {
+    Answer {
+        text: format!(
+            "Writes are off, so I have not changed anything. The action you asked for would be: {}.\nRun again with writes set to approval (`--writes approval`) to have it proposed for a human's approval.",
+            action.summary
+        ),
+        proposed_actions: vec![action.clone()],
+        ..Answer::default()
+    }
+}
+
+/// The offer a typed action deserves.
+fn offer(a: &ProposedAction) -> String {
+    match a.tool.as_str() {
+        "set_container_resources" => match a.args.get("memory_limit").and_then(Value::as_str) {
+            Some(m) => format!("Would you like me to increase the memory limit to {m}?"),
+            None => "Would you like me to change the container's resources?".into(),
+        },
+        "rollback_deployment" => format!("Would you like me to roll back to revision {}?", a.args["revision"]),
+        "scale_deployment" => format!("Would you like me to scale it to {} replicas?", a.args["replicas"]),
+        "restart_deployment" => "Would you like me to restart the deployment?".into(),
+        _ => format!("Would you like me to {}?", lowercase_first(&a.summary)),
+    }
+}
+
+fn write_outcome(done: &[Done]) -> Option<(String, bool)> {
+    let d = done.iter().find(|d| is_write(&d.call.tool))?;
+    let executed = d.data.as_ref().and_then(|v| v.get("executed")).and_then(Value::as_bool).unwrap_or(false);
+    Some((d.text.clone(), executed))
+}
+
+/// Writes the answer from what was gathered.
+fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
+    let mut text = String::new();
+    let mut answer = Answer::default();
+    match &q.intent {
+        Intent::Status { .. } => {
+            for d in done {
+                text.push_str(&d.text);
+            }
+            if text.is_empty() {
+                text = "I could not read the cluster state.".into();
+            }
+            answer.text = text;
+            return answer;
+        }
+        Intent::Write { tool, .. } => {
+            match write_outcome(done) {
+                Some((outcome, executed)) => {
+                    text.push_str(&outcome);
+                    if executed {
+                        if let Some(v) = called(done, "get_deployments").last() {
+                            text.push_str("\n\nCurrent state:\n");
+                            text.push_str(&v.text);
+                        }
+                    }
+                }
+                None => {
+                    let names = if q.names.is_empty() { "(no name given)".to_string() } else { q.names.join(", ") };
+                    text.push_str(&format!("I could not find a single deployment matching {names} to {}.", tool.replace('_', " ")));
+                    if let Some(d) = called(done, "get_deployments").last() {
+                        let known: Vec<String> = rows(d, "deployments").iter().filter_map(|r| Some(format!("{}/{}", r["namespace"].as_str()?, r["name"].as_str()?))).take(15).collect();
+                        if !known.is_empty() {
+                            text.push_str(&format!(" Deployments I can see: {}.", known.join(", ")));
+                        }
+                    }
+                }
+            }
+            answer.text = text;
+            return answer;
+        }
+        Intent::Diagnose => {}
+    }
+    let findings = findings_of(done);
+    let diag = diagnosis(done);
+    let healthy = diag.and_then(|d| d.get("healthy")).and_then(Value::as_bool).unwrap_or(false);
+    let scope = diag.and_then(|d| d.get("scope")).and_then(Value::as_str).unwrap_or("the cluster").to_string();
+    let status = diag.and_then(|d| d.get("target_status")).and_then(Value::as_str).map(str::to_string);
+    if diag.is_none() {
+        let names = q.names.join(", ");
+        answer.text = if names.is_empty() {
+            "I could not complete the diagnosis: the analysis did not run.".into()
+        } else {
+            let mut t = format!("I could not find a pod matching {names}");
+            if let Some(ns) = &q.namespace {
+                t.push_str(&format!(" in namespace {ns}"));
+            }
+            t.push('.');
+            if let Some(d) = called(done, "get_pods").last() {
+                let known: Vec<String> = rows(d, "pods").iter().filter_map(|r| Some(format!("{}/{}", r["namespace"].as_str()?, r["name"].as_str()?))).take(10).collect();
+                if !known.is_empty() {
+                    t.push_str(&format!(" Pods I can see include: {}.", known.join(", ")));
+                }
+            }
+            t
+        };
+        return answer;
+    }
+    let serious: Vec<&Finding> = findings.iter().filter(|f| f.severity > Severity::Info).collect();
+    if healthy || serious.is_empty() {
+        text.push_str(&format!("Nothing is wrong with {scope}: it is healthy."));
+        if let Some(s) = &status {
+            text.push_str(&format!(" Current state: {s}."));
+        }
+        answer.text = text;
+        answer.findings = findings;
+        return answer;
+    }
+    let top = serious[0];
+    text.push_str(&format!("What is wrong: {}\n", top.message));
+    if serious.len() > 1 {
+        text.push_str(&format!("{} other problem{} in {scope}:\n", serious.len() - 1, if serious.len() == 2 { "" } else { "s" }));
+        for f in &serious[1..serious.len().min(6)] {
+            text.push_str(&format!("- {} {}/{}: {}\n", f.kind, f.namespace, f.name, f.message));
+        }
+    }
+    if !top.chain.is_empty() {
+        text.push_str("\nThis also explains:\n");
+        for c in &top.chain {
+            text.push_str(&format!("- {} {}/{}: {}\n", c.kind, c.namespace, c.name, c.message));
+        }
+    }
+    if !top.evidence.is_empty() {
+        text.push_str("\nEvidence:\n");
+        for e in top.evidence.iter().take(8) {
+            text.push_str(&format!("- {e}\n"));
+        }
+    }
+    if !top.actions.is_empty() {
+        text.push_str("\nRecommended actions:\n");
+        for a in &top.actions {
+            text.push_str(&format!("- {}\n", a.summary));
+        }
+    }
+    for w in &top.warnings {
+        text.push_str(&format!("\nNote: {w}.\n"));
+    }
+    let typed: Vec<ProposedAction> = top
+        .actions
+        .iter()
+        .filter_map(|a| Some(ProposedAction { tool: a.tool.clone()?, args: a.args.clone()?, summary: a.summary.clone() }))
+        .collect();
+    match write_outcome(done) {
+        Some((outcome, executed)) => {
+            text.push_str(&format!("\n{outcome}\n"));
+            if executed {
+                if let Some(v) = called(done, "get_pods").last() {
+                    text.push_str(&format!("\nAfter the change:\n{}", v.text));
+                }
+            }
+        }
+        None => {
+            if let Some(a) = typed.first() {
+                text.push_str(&format!("\n{}\n", offer(a)));
+            }
+            answer.proposed_actions = typed;
+        }
+    }
+    answer.text = text.trim_end().to_string();
+    answer.findings = findings;
+    answer
+}
+
+/// Results by key, for building a [`ReasonInput`] in tests.
+pub type Results = BTreeMap<String, Value>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intents() {
+        struct Case {
+            q: &'static str,
+            intent: Intent,
+            ns: Option<&'static str>,
+            name: Option<&'static str>,
+        }
+        let w = |tool: &'static str, replicas: Option<i64>| Intent::Write { tool, replicas, revision: None, memory: None };
+        let cases = [
+            Case { q: "Why is my payment-service pod crashing?", intent: Intent::Diagnose, ns: None, name: Some("payment-service") },
+            Case { q: "show me the pods in production", intent: Intent::Status { what: StatusWhat::Pods }, ns: Some("production"), name: None },
+            Case { q: "restart checkout-api", intent: w("restart_deployment", None), ns: None, name: Some("checkout-api") },
+            Case { q: "scale payment-service to 3", intent: w("scale_deployment", Some(3)), ns: None, name: Some("payment-service") },
+            Case { q: "roll back orders-api", intent: w("rollback_deployment", None), ns: None, name: Some("orders-api") },
+            Case { q: "Why does checkout keep restarting in the staging namespace?", intent: Intent::Diagnose, ns: Some("staging"), name: Some("checkout") },
+            Case { q: "Is anything wrong in namespace payments?", intent: Intent::Diagnose, ns: Some("payments"), name: None },
+        ];
+        for c in cases {
+            let q = parse_question(c.q);
+            assert_eq!(q.intent, c.intent, "{}", c.q);
+            assert_eq!(q.namespace.as_deref(), c.ns, "{}", c.q);
+            if let Some(n) = c.name {
+                assert!(q.names.iter().any(|x| x == n), "{}: names {:?}", c.q, q.names);
+            } else {
+                assert!(q.names.is_empty(), "{}: names {:?}", c.q, q.names);
+            }
+        }
+    }
+}
