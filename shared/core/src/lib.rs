@@ -23,5 +23,7 @@ pub mod catalog;
 pub mod fixtures;
 pub mod k8s;
 pub mod logs;
+pub mod policy;
 pub mod quantity;
 pub mod tools;
+pub mod workflow;

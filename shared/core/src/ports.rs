@@ -151,3 +151,85 @@ pub trait Notifier: Send + Sync {
     /// Sends one message. Not idempotent (a retry may notify twice).
     async fn notify(&self, subject: &str, body: &str) -> Result<()>;
 }
+
+/// Approval requests and their decisions. The store keeps each request's task token
+/// server-side; decisions are conditional writes, so a request is decided once.
+#[async_trait::async_trait]
+pub trait ApprovalStore: Send + Sync {
+    /// Stores a new pending request with the token that resumes its workflow.
+    ///
+    /// # Errors
+    /// `Conflict` when the id exists.
+    async fn create(&self, request: &crate::agent::approval::ApprovalRequest, task_token: &str) -> Result<()>;
+
+    /// Reads a request.
+    async fn get(&self, id: &str) -> Result<Option<crate::agent::approval::ApprovalRequest>>;
+
+    /// Lists requests, newest first, optionally by status.
+    async fn list(&self, status: Option<crate::agent::approval::ApprovalStatus>) -> Result<Vec<crate::agent::approval::ApprovalRequest>>;
+
+    /// Decides a pending request at `now`; returns the decided request and its task token.
+    /// A request past its expiry becomes Expired instead and the decision is refused.
+    ///
+    /// # Errors
+    /// `NotFound`; `Conflict` when it is not pending (a second decision) or has expired.
+    async fn decide(
+        &self,
+        id: &str,
+        decision: &crate::agent::approval::Decision,
+        now: Timestamp,
+    ) -> Result<(crate::agent::approval::ApprovalRequest, String)>;
+
+    /// Marks a pending request expired (the workflow's approval timeout). Idempotent.
+    async fn expire(&self, id: &str, now: Timestamp) -> Result<crate::agent::approval::ApprovalRequest>;
+
+    /// Consumes an approved request for exactly `action_hash`: Approved → Used, once.
+    ///
+    /// # Errors
+    /// `NotFound`; `Conflict` when it is not approved, already used, or bound to another hash.
+    async fn consume(&self, id: &str, action_hash: &str, now: Timestamp) -> Result<crate::agent::approval::ApprovalRequest>;
+}
+
+/// Resumes a workflow waiting on a task token (Step Functions SendTask*, or the local engine).
+#[async_trait::async_trait]
+pub trait TaskCallback: Send + Sync {
+    /// SendTaskSuccess.
+    async fn succeed(&self, token: &str, output: &Value) -> Result<()>;
+    /// SendTaskFailure.
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<()>;
+}
+
+/// A patch to apply to an object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WritePatch {
+    /// RFC 7386 JSON merge patch.
+    Merge(Value),
+    /// Kubernetes strategic merge patch.
+    Strategic(Value),
+    /// RFC 6902 JSON patch.
+    Json(Value),
+}
+
+/// Write access to a cluster, used only by the write Lambda after an approval was checked.
+/// A separate identity from the reader in the cloud.
+#[async_trait::async_trait]
+pub trait ClusterActuator: Send + Sync {
+    /// Patches a Deployment. With `dry_run` the API server validates and returns the result
+    /// without persisting it (dryRun=All). A patch carrying `metadata.resourceVersion` fails
+    /// with `Conflict` when the object changed since.
+    ///
+    /// # Errors
+    /// `NotFound`, `Conflict`, `Forbidden`, `InvalidInput` (the server refused the change).
+    async fn patch_deployment(&self, namespace: &str, name: &str, patch: &WritePatch, dry_run: bool) -> Result<Value>;
+}
+
+/// One action at a time per object: locks taken with a conditional write, with an expiry.
+#[async_trait::async_trait]
+pub trait LockStore: Send + Sync {
+    /// Takes the lock on `key` for `owner` until `now + ttl_seconds`; `Ok(false)` when someone
+    /// else holds an unexpired lock. Taking a lock one already holds renews it.
+    async fn try_lock(&self, key: &str, owner: &str, ttl_seconds: i64, now: Timestamp) -> Result<bool>;
+
+    /// Releases the lock if `owner` holds it. Idempotent.
+    async fn unlock(&self, key: &str, owner: &str) -> Result<()>;
+}

@@ -2,6 +2,7 @@
 //! the budgets that bound them. Reasoners implement [`crate::ports::Reasoner`]; the workflow's
 //! handlers move an investigation from step to step.
 
+pub mod approval;
 pub mod audit;
 pub mod offline;
 pub mod prompt;

@@ -1,0 +1,40 @@
+//! One tool call of the Map state: run it, redact and bound its output, store it, audit it.
+
+use serde_json::json;
+
+use super::SYSTEM_ACTOR;
+use super::events::{ToolEvent, ToolOutcome};
+use crate::agent::audit::{AuditKind, digest};
+use crate::agent::redact::{redact, redact_json};
+use crate::error::Result;
+use crate::ports::{AuditLog, ClusterReader, StateStore};
+use crate::tools::{self, bound_text};
+
+/// Runs a read or diagnostic tool against the cluster. A retryable failure (throttled,
+/// transient) is returned as an error so the workflow's Retry applies; any other failure is a
+/// result the model sees (`ok: false` with the message).
+///
+/// # Errors
+/// Throttled or transient backend errors, and store errors.
+pub async fn run_tool_call(reader: &dyn ClusterReader, state: &dyn StateStore, audit: &dyn AuditLog, max_bytes: usize, ev: ToolEvent) -> Result<ToolOutcome> {
+    let call = &ev.call;
+    let inv = &ev.investigation_id;
+    let (ok, text, data, error) = match tools::run(reader, &call.tool, &call.args).await {
+        Ok(out) => {
+            let mut data = out.data;
+            redact_json(&mut data);
+            (true, bound_text(redact(&out.text).into_owned(), max_bytes), Some(data), None)
+        }
+        Err(e) if e.class().is_retryable() => return Err(e),
+        Err(e) => (false, format!("error: {}", redact(&e.to_string())), None, Some(e.class().error_type().to_string())),
+    };
+    let mut stored = json!({"ok": ok, "text": text});
+    if let Some(d) = data {
+        stored["data"] = d;
+    }
+    state.put_result(inv, &call.id, &stored).await?;
+    audit
+        .append(inv, SYSTEM_ACTOR, AuditKind::ToolCall { tool: call.tool.clone(), args: call.args.clone(), ok, result_digest: digest(&text), result_bytes: text.len() })
+        .await?;
+    Ok(ToolOutcome { call_id: call.id.clone(), ok, error, cause: (!ok).then(|| text.clone()), data_ref: Some(call.id.clone()) })
+}
