@@ -1,0 +1,3 @@
+//! Integration tests of aiops-core: one harness, modules per concern.
+
+mod corpus;
