@@ -7,6 +7,7 @@
 
 mod events;
 mod reason;
+pub mod approval;
 mod tool;
 pub mod write;
 
@@ -29,4 +30,42 @@ impl Default for WorkflowConfig {
     fn default() -> WorkflowConfig {
         WorkflowConfig { budget: crate::agent::Budget::default(), approval_timeout_seconds: 900 }
     }
+}
+
+/// A handler's error as Step Functions sees it: a stable error type (`Aiops.Throttled`, …,
+/// never `States.*`) that the ASL's `Retry` and `Catch` match, and a message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FnError {
+    pub error_type: String,
+    pub message: String,
+}
+
+impl From<crate::error::Error> for FnError {
+    fn from(e: crate::error::Error) -> FnError {
+        FnError { error_type: e.class().error_type().to_string(), message: e.to_string() }
+    }
+}
+
+impl std::fmt::Display for FnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error_type, self.message)
+    }
+}
+
+impl std::error::Error for FnError {}
+
+/// Decodes a handler's event, or says what is wrong with it.
+///
+/// # Errors
+/// An `Aiops.InvalidInput` [`FnError`].
+pub fn parse_event<T: serde::de::DeserializeOwned>(event: serde_json::Value) -> Result<T, FnError> {
+    serde_json::from_value(event).map_err(|e| FnError {
+        error_type: crate::ErrorClass::InvalidInput.error_type().to_string(),
+        message: format!("the event does not have the expected shape: {e}"),
+    })
+}
+
+/// Encodes a handler's output.
+pub fn to_output<T: serde::Serialize>(out: &T) -> serde_json::Value {
+    serde_json::to_value(out).unwrap_or(serde_json::Value::Null)
 }

@@ -410,6 +410,7 @@ fn cause_message(cause: &str) -> String {
 
 /// Maps a reasoner or tool error class to whether the workflow should see it as a Lambda
 /// error (retryable) or record it.
+#[allow(dead_code)]
 pub fn is_retryable(e: &Error) -> bool {
     matches!(e.class(), ErrorClass::Throttled | ErrorClass::Transient)
 }

@@ -1,0 +1,28 @@
+//! The k8s-read function: one read-only Kubernetes tool call of the Map state. Thin: the
+//! logic is `aiops_core::workflow::run_tool_call` over the `ClusterReader` port.
+
+use std::sync::Arc;
+
+use aiops_core::ports::{AuditLog, ClusterReader, StateStore};
+use aiops_core::workflow::{self, FnError, ToolEvent};
+use serde_json::Value;
+
+/// What the function needs, built once per container.
+#[derive(Clone)]
+pub struct Deps {
+    pub reader: Arc<dyn ClusterReader>,
+    pub state: Arc<dyn StateStore>,
+    pub audit: Arc<dyn AuditLog>,
+    /// Bytes of a result the model sees.
+    pub max_result_bytes: usize,
+}
+
+/// Handles one tool call.
+///
+/// # Errors
+/// Throttled/transient failures (retried by the state machine); other failures are results.
+pub async fn handle(deps: &Deps, event: Value) -> Result<Value, FnError> {
+    let ev: ToolEvent = workflow::parse_event(event)?;
+    let out = workflow::run_tool_call(deps.reader.as_ref(), deps.state.as_ref(), deps.audit.as_ref(), deps.max_result_bytes, ev).await?;
+    Ok(workflow::to_output(&out))
+}
