@@ -4,7 +4,7 @@
 //! rendering text or JSON, exit codes (0 success, 1 the operation failed, 2 bad usage or bad
 //! input). No business logic: every command calls into the library crates.
 
-mod source;
+
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +14,7 @@ use aiops_core::catalog::{ToolClass, catalog};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
-use crate::source::{Source, SourceArgs};
+use aiops_cli::source::{self, Source, SourceArgs};
 
 #[derive(Parser)]
 #[command(name = "aiops", version, about = "Diagnose Kubernetes and EKS clusters in plain language")]
@@ -39,6 +39,20 @@ enum Command {
     Tools(ToolsCommand),
     /// Write a live cluster into the snapshot format (cluster.yaml, logs/, meta.yaml).
     Snapshot(SnapshotArgs),
+    /// Scan a cluster with every analyzer and print the root causes found.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Only this namespace (cluster-scoped findings that explain something in it are kept).
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Only findings at or above this severity.
+    #[arg(long, value_parser = ["critical", "error", "warning", "info"], default_value = "info")]
+    min_severity: String,
+    #[command(flatten)]
+    source: SourceArgs,
 }
 
 #[derive(Subcommand)]
@@ -121,6 +135,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Tools(ToolsCommand::List) => tools_list(cli.output),
         Command::Tools(ToolsCommand::Call(args)) => tools_call(cli.output, args).await,
         Command::Snapshot(args) => snapshot(cli.output, args).await,
+        Command::Analyze(args) => analyze(cli.output, args).await,
     }
 }
 
@@ -173,6 +188,31 @@ async fn snapshot(output: Output, args: SnapshotArgs) -> Result<(), Failure> {
             for s in &report.skipped {
                 println!("  skipped {s}");
             }
+        }
+    }
+    Ok(())
+}
+
+/// Findings logs are fetched for at most this many failing containers.
+const ANALYZE_MAX_LOGS: usize = 200;
+
+async fn analyze(output: Output, args: AnalyzeArgs) -> Result<(), Failure> {
+    use aiops_core::analyze::{ClusterState, Severity, analyze_scoped, render_findings};
+    if let Some(ns) = &args.namespace {
+        if !aiops_core::catalog::is_dns_label(ns) {
+            return Err(source::UsageError(format!("--namespace {ns:?} is not a valid RFC 1123 name")).into());
+        }
+    }
+    let min = Severity::parse(&args.min_severity).unwrap_or(Severity::Info);
+    let source = Source::open(&args.source).await?;
+    let state = ClusterState::gather(source.reader(), args.namespace.as_deref(), ANALYZE_MAX_LOGS).await?;
+    let mut findings = analyze_scoped(&state, args.namespace.as_deref());
+    findings.retain(|f| f.severity >= min);
+    match output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"findings": findings}))?),
+        Output::Text => {
+            let scope = args.namespace.as_ref().map_or_else(|| "the cluster".to_string(), |ns| format!("namespace {ns}"));
+            print!("{}", render_findings(&findings, &scope));
         }
     }
     Ok(())

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use aiops_core::ports::ClusterReader;
 use aiops_core::snapshot::Snapshot;
-use aiops_kube::KubeReader;
+use aiops_kube::{KubeActuator, KubeReader};
 use aiops_sim::SimCluster;
 use clap::Args;
 
@@ -37,18 +37,21 @@ pub struct SourceArgs {
 /// An open cluster source. Keeps the simulated cluster alive while it is used.
 pub struct Source {
     reader: KubeReader,
-    _sim: Option<SimCluster>,
+    actuator: KubeActuator,
+    sim: Option<SimCluster>,
+    /// What it is, for messages: `snapshot DIR`, `context X`, `EKS cluster X`.
+    pub label: String,
 }
 
 impl Source {
     /// Opens the source the arguments name.
+    ///
+    /// # Errors
+    /// A snapshot that does not load (exit 2), a kubeconfig or EKS cluster that cannot be reached.
     pub async fn open(args: &SourceArgs) -> anyhow::Result<Source> {
         if let Some(dir) = &args.snapshot {
             let snapshot = Snapshot::load(dir)?;
-            let now = snapshot.captured_at;
-            let sim = SimCluster::start(snapshot).await?;
-            let client = aiops_kube::from_url(&sim.url()).await?;
-            return Ok(Source { reader: KubeReader::new(client, Some(now)), _sim: Some(sim) });
+            return Source::from_snapshot(snapshot, format!("snapshot {}", dir.display())).await;
         }
         if let Some(name) = &args.eks_cluster {
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
@@ -57,14 +60,48 @@ impl Source {
             }
             let sdk = loader.load().await;
             let client = aiops_kube::from_eks(name, &sdk).await?;
-            return Ok(Source { reader: KubeReader::new(client, None), _sim: None });
+            return Ok(Source::live(client, format!("EKS cluster {name}")));
         }
         let client = aiops_kube::from_kubeconfig(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
-        Ok(Source { reader: KubeReader::new(client, None), _sim: None })
+        let label = match &args.context {
+            Some(c) => format!("kubeconfig context {c}"),
+            None => "the current kubeconfig context".to_string(),
+        };
+        Ok(Source::live(client, label))
+    }
+
+    /// Serves a loaded snapshot with the simulated cluster.
+    ///
+    /// # Errors
+    /// When the simulated cluster cannot start.
+    pub async fn from_snapshot(snapshot: Snapshot, label: String) -> anyhow::Result<Source> {
+        let now = snapshot.captured_at;
+        let sim = SimCluster::start(snapshot).await?;
+        let client = aiops_kube::from_url(&sim.url()).await?;
+        Ok(Source { reader: KubeReader::new(client.clone(), Some(now)), actuator: KubeActuator::new(client), sim: Some(sim), label })
+    }
+
+    fn live(client: kube::Client, label: String) -> Source {
+        Source { reader: KubeReader::new(client.clone(), None), actuator: KubeActuator::new(client), sim: None, label }
     }
 
     /// The reader over this source.
     pub fn reader(&self) -> &dyn ClusterReader {
         &self.reader
+    }
+
+    /// A shareable reader.
+    pub fn reader_arc(&self) -> std::sync::Arc<KubeReader> {
+        std::sync::Arc::new(self.reader.clone())
+    }
+
+    /// A shareable actuator (writes only ever run after an approval is checked).
+    pub fn actuator_arc(&self) -> std::sync::Arc<KubeActuator> {
+        std::sync::Arc::new(self.actuator.clone())
+    }
+
+    /// The simulated cluster, when the source is a snapshot.
+    pub fn sim(&self) -> Option<&SimCluster> {
+        self.sim.as_ref()
     }
 }
