@@ -16,17 +16,23 @@ use serde_json::Value;
 
 use aiops_cli::source::{self, Source, SourceArgs};
 
+mod ask;
+mod trail;
+
 #[derive(Parser)]
 #[command(name = "aiops", version, about = "Diagnose Kubernetes and EKS clusters in plain language")]
 struct Cli {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// Where local mode keeps its SQLite audit trail and state (default: $XDG_DATA_HOME/aiops).
+    #[arg(long, global = true, env = "AIOPS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 enum Output {
     Text,
     Json,
@@ -41,6 +47,110 @@ enum Command {
     Snapshot(SnapshotArgs),
     /// Scan a cluster with every analyzer and print the root causes found.
     Analyze(AnalyzeArgs),
+    /// Ask a question: runs an investigation in local mode.
+    Ask(AskArgs),
+    /// The whole workflow on a built-in snapshot: no AWS, no cluster.
+    Demo(DemoArgs),
+    /// Show an investigation's audit trail (`aiops audit ID`) or check it (`aiops audit verify ID`).
+    Audit(AuditArgs),
+    /// Approval requests.
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
+    /// Approve a pending approval request.
+    Approve(ApproveArgs),
+    /// Reject a pending approval request.
+    Reject(RejectArgs),
+    /// Undo an executed action, restoring the object's prior state.
+    Undo(UndoArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum ReasonerArg {
+    Offline,
+    Bedrock,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum WritesArg {
+    Off,
+    Approval,
+}
+
+#[derive(Args)]
+struct AskArgs {
+    /// The question, in plain language.
+    question: String,
+    #[command(flatten)]
+    source: SourceArgs,
+    /// Which reasoner: Bedrock (default when AWS credentials are found) or the offline one.
+    #[arg(long, value_enum)]
+    reasoner: Option<ReasonerArg>,
+    /// Whether write tools may be proposed (each needs a human's approval).
+    #[arg(long, value_enum, default_value_t = WritesArg::Off)]
+    writes: WritesArg,
+    /// Approve the proposed action without asking.
+    #[arg(long, conflicts_with = "reject")]
+    approve: bool,
+    /// Reject the proposed action without asking.
+    #[arg(long)]
+    reject: bool,
+    /// The reason recorded with --reject.
+    #[arg(long, requires = "reject")]
+    reason: Option<String>,
+    /// Continue an earlier investigation with this follow-up question.
+    #[arg(long = "continue", value_name = "ID")]
+    continue_from: Option<String>,
+    /// Only this namespace.
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Seconds an approval may wait before it counts as rejected.
+    #[arg(long)]
+    approval_timeout: Option<u64>,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Answer yes to the approval (for scripts).
+    #[arg(long)]
+    yes: bool,
+}
+
+#[derive(Args)]
+struct AuditArgs {
+    /// `ID`, or `verify ID`.
+    #[arg(required = true, num_args = 1..=2)]
+    args: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum ApprovalsCommand {
+    /// List approval requests (pending ones unless --all).
+    List {
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Args)]
+struct ApproveArgs {
+    id: String,
+    #[arg(long)]
+    comment: Option<String>,
+}
+
+#[derive(Args)]
+struct RejectArgs {
+    id: String,
+    /// Why (required).
+    #[arg(long)]
+    reason: String,
+}
+
+#[derive(Args)]
+struct UndoArgs {
+    action_id: String,
+    #[command(flatten)]
+    source: SourceArgs,
 }
 
 #[derive(Args)]
@@ -88,7 +198,7 @@ struct SnapshotArgs {
 
 /// An error with the exit code it should produce.
 #[derive(Debug)]
-struct Failure {
+pub(crate) struct Failure {
     code: u8,
     error: anyhow::Error,
 }
@@ -131,11 +241,23 @@ fn init_tracing() {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    let data_dir = cli.data_dir.clone().unwrap_or_else(aiops_cli::local::default_data_dir);
     match cli.command {
         Command::Tools(ToolsCommand::List) => tools_list(cli.output),
         Command::Tools(ToolsCommand::Call(args)) => tools_call(cli.output, args).await,
         Command::Snapshot(args) => snapshot(cli.output, args).await,
         Command::Analyze(args) => analyze(cli.output, args).await,
+        Command::Ask(args) => ask_cmd(cli.output, &data_dir, args).await,
+        Command::Demo(args) => trail::demo(&data_dir, cli.output, args.yes).await,
+        Command::Audit(args) => match args.args.as_slice() {
+            [verb, id] if verb == "verify" => trail::verify(&data_dir, cli.output, id).await,
+            [id] => trail::audit(&data_dir, cli.output, id).await,
+            _ => Err(source::UsageError("usage: aiops audit ID | aiops audit verify ID".into()).into()),
+        },
+        Command::Approvals(ApprovalsCommand::List { all }) => trail::approvals_list(&data_dir, cli.output, all).await,
+        Command::Approve(a) => trail::decide_cmd(&data_dir, cli.output, &a.id, true, None, a.comment).await,
+        Command::Reject(r) => trail::decide_cmd(&data_dir, cli.output, &r.id, false, Some(r.reason), None).await,
+        Command::Undo(u) => trail::undo_cmd(&data_dir, cli.output, &u.action_id, &u.source).await,
     }
 }
 
@@ -216,4 +338,36 @@ async fn analyze(output: Output, args: AnalyzeArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+async fn ask_cmd(output: Output, data_dir: &std::path::Path, args: AskArgs) -> Result<(), Failure> {
+    use std::sync::Arc;
+    ask::check_question(&args.question)?;
+    if let Some(ns) = &args.namespace {
+        if !aiops_core::catalog::is_dns_label(ns) {
+            return Err(source::UsageError(format!("--namespace {ns:?} is not a valid RFC 1123 name")).into());
+        }
+    }
+    let reasoner: Arc<dyn aiops_core::ports::Reasoner> = match args.reasoner {
+        Some(ReasonerArg::Bedrock) => {
+            return Err(Failure { code: 1, error: anyhow::anyhow!("the Bedrock reasoner is not wired into the CLI yet; use --reasoner offline") });
+        }
+        _ => Arc::new(aiops_core::agent::offline::OfflineReasoner),
+    };
+    let source = Source::open(&args.source).await?;
+    let approver = ask::approver(args.approve, args.reject);
+    let mut options = aiops_cli::local::LocalOptions::new(data_dir.to_path_buf());
+    options.approval_timeout_seconds = args.approval_timeout.unwrap_or(if approver == ask::Approver::Nobody { 5 } else { 900 });
+    let notifier: Arc<dyn aiops_core::ports::Notifier> = Arc::new(aiops_local::TerminalNotifier::stderr());
+    let stack = ask::stack(source, reasoner, notifier, options)?;
+    let request = aiops_core::workflow::StartRequest {
+        question: args.question.clone(),
+        actor: stack.options.actor.clone(),
+        namespace: args.namespace.clone(),
+        writes: args.writes == WritesArg::Approval,
+        continue_from: args.continue_from.clone(),
+        id: None,
+    };
+    let outcome = ask::Run { stack: &stack, request, approver, reject_reason: args.reason.clone(), progress: true }.go().await?;
+    ask::print_outcome(&outcome, output, &stack.reasoner_name)
 }
