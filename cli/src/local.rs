@@ -77,13 +77,15 @@ pub struct LocalOptions {
     pub budget: Budget,
     /// Who acts: `local:<user>`.
     pub actor: String,
+    /// Multiplies the definition's waits, retries and timeouts (1.0 real time; tests use less).
+    pub time_scale: f64,
 }
 
 impl LocalOptions {
     /// Defaults for a data directory.
     pub fn new(data_dir: PathBuf) -> LocalOptions {
         let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
-        LocalOptions { data_dir, approval_timeout_seconds: 900, policy: Policy::default(), budget: Budget::default(), actor: format!("local:{user}") }
+        LocalOptions { data_dir, approval_timeout_seconds: 900, policy: Policy::default(), budget: Budget::default(), actor: format!("local:{user}"), time_scale: 1.0 }
     }
 }
 
@@ -209,7 +211,11 @@ impl LocalStack {
             },
             tokens: tokens.clone(),
         };
-        let engine = Engine::new(definition, Arc::new(handlers), EngineOptions { state_machine_arn: "arn:aws:states:local:000000000000:stateMachine:aiops-investigation".into(), ..EngineOptions::default() });
+        let engine = Engine::new(definition, Arc::new(handlers), EngineOptions {
+                state_machine_arn: "arn:aws:states:local:000000000000:stateMachine:aiops-investigation".into(),
+                time_scale: options.time_scale,
+                ..EngineOptions::default()
+            });
         Ok(LocalStack { store, engine, source, options, reasoner_name: reasoner.name(), tokens })
     }
 
@@ -269,4 +275,41 @@ impl LocalStack {
             .into_iter()
             .find(|a| a.investigation_id == investigation_id))
     }
+}
+
+/// Runs one question to its end with no approver (writes off), returning the investigation.
+/// Used by the corpus tests and the token benchmark.
+///
+/// # Errors
+/// As [`LocalStack::start`].
+pub async fn run_unattended(stack: &LocalStack, question: &str) -> anyhow::Result<(Investigation, aiops_engine::ExecutionResult)> {
+    let req = StartRequest { question: question.into(), actor: stack.options.actor.clone(), ..StartRequest::default() };
+    let (inv, handle) = stack.start(req).await?;
+    let result = handle.await_result().await;
+    let inv = stack.store.get_investigation(&inv.id).await?.unwrap_or(inv);
+    Ok((inv, result))
+}
+
+/// Bytes of everything a model would have been sent over an investigation: for each turn, the
+/// system prompt, the tools and the transcript up to that turn.
+///
+/// # Errors
+/// Store errors.
+pub async fn model_bytes(stack: &LocalStack, id: &str) -> anyhow::Result<u64> {
+    let messages = stack.store.messages(id).await?;
+    let tools: u64 = aiops_core::catalog::catalog()
+        .iter()
+        .filter(|t| t.class == aiops_core::catalog::ToolClass::Read)
+        .map(|t| (t.name.len() + t.description.len() + t.schema.to_string().len()) as u64)
+        .sum();
+    let fixed = aiops_core::agent::prompt::SYSTEM_PROMPT.len() as u64 + tools;
+    let mut total = 0u64;
+    let mut so_far = 0u64;
+    for m in &messages {
+        if m.role == aiops_core::agent::Role::Assistant {
+            total += fixed + so_far;
+        }
+        so_far += serde_json::to_string(&m.content).map_or(0, |s| s.len() as u64);
+    }
+    Ok(total)
 }

@@ -17,6 +17,7 @@ use serde_json::Value;
 use aiops_cli::source::{self, Source, SourceArgs};
 
 mod ask;
+mod bench;
 mod trail;
 
 #[derive(Parser)]
@@ -62,6 +63,25 @@ enum Command {
     Reject(RejectArgs),
     /// Undo an executed action, restoring the object's prior state.
     Undo(UndoArgs),
+    /// Benchmarks whose figures the README quotes.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Analyzer time and peak memory on generated clusters of 1k, 10k and 50k pods.
+    Analyze {
+        /// Pod counts to measure.
+        #[arg(long, value_delimiter = ',', default_values_t = [1000usize, 10000, 50000])]
+        sizes: Vec<usize>,
+    },
+    /// One analyzer measurement in this process (used by `bench analyze`).
+    #[command(hide = true)]
+    AnalyzeOne {
+        #[arg(long)]
+        pods: usize,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
@@ -258,6 +278,28 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Approve(a) => trail::decide_cmd(&data_dir, cli.output, &a.id, true, None, a.comment).await,
         Command::Reject(r) => trail::decide_cmd(&data_dir, cli.output, &r.id, false, Some(r.reason), None).await,
         Command::Undo(u) => trail::undo_cmd(&data_dir, cli.output, &u.action_id, &u.source).await,
+        Command::Bench(BenchCommand::AnalyzeOne { pods }) => {
+            println!("{}", bench::analyze_one(pods));
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Analyze { sizes }) => {
+            let rows = bench::analyze_table(&sizes)?;
+            match cli.output {
+                Output::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                Output::Text => {
+                    println!("| pods | events | findings | decode ms | analyze ms | total ms | peak RSS MiB |");
+                    println!("|---:|---:|---:|---:|---:|---:|---:|");
+                    for r in rows {
+                        println!(
+                            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                            r["pods"], r["events"], r["findings"], r["decode_ms"].as_f64().unwrap_or(0.0), r["analyze_ms"].as_f64().unwrap_or(0.0),
+                            r["total_ms"].as_f64().unwrap_or(0.0), r["peak_rss_mib"].as_f64().unwrap_or(0.0)
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
     }
 }
 

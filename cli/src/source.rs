@@ -81,7 +81,8 @@ impl Source {
         Ok(Source { reader: KubeReader::new(client.clone(), Some(now)), actuator: KubeActuator::new(client), sim: Some(sim), label })
     }
 
-    fn live(client: kube::Client, label: String) -> Source {
+    /// A source over an existing client (a live cluster, or a test's).
+    pub fn live(client: kube::Client, label: String) -> Source {
         Source { reader: KubeReader::new(client.clone(), None), actuator: KubeActuator::new(client), sim: None, label }
     }
 

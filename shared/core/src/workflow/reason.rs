@@ -127,10 +127,12 @@ pub async fn reason_step(
         return Ok(ReasonOut { investigation_id: id, step, approval_timeout_seconds: timeout });
     }
     let turns_left = cfg.budget.max_turns.saturating_sub(inv.turns);
+    // Reasoners that read structure get each result's typed data by its reference.
+    let data: std::collections::BTreeMap<String, Value> = results.iter().filter_map(|(k, v)| v.get("data").map(|d| (k.clone(), d.clone()))).collect();
     let input = ReasonInput {
         investigation_id: &id,
         messages: &messages,
-        results: &results,
+        results: &data,
         tools: catalog::catalog().iter().filter(|t| t.class == ToolClass::Read || inv.writes).collect(),
         writes_enabled: inv.writes,
         turns_left,

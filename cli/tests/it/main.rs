@@ -1,0 +1,6 @@
+//! End-to-end tests of local mode: the ASL on the local engine, the Lambda handlers in
+//! process, the simulated cluster over loopback, SQLite stores.
+
+mod corpus;
+mod support;
+mod workflow;
