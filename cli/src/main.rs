@@ -390,12 +390,7 @@ async fn ask_cmd(output: Output, data_dir: &std::path::Path, args: AskArgs) -> R
             return Err(source::UsageError(format!("--namespace {ns:?} is not a valid RFC 1123 name")).into());
         }
     }
-    let reasoner: Arc<dyn aiops_core::ports::Reasoner> = match args.reasoner {
-        Some(ReasonerArg::Bedrock) => {
-            return Err(Failure { code: 1, error: anyhow::anyhow!("the Bedrock reasoner is not wired into the CLI yet; use --reasoner offline") });
-        }
-        _ => Arc::new(aiops_core::agent::offline::OfflineReasoner),
-    };
+    let reasoner = choose_reasoner(args.reasoner).await?;
     let source = Source::open(&args.source).await?;
     let approver = ask::approver(args.approve, args.reject);
     let mut options = aiops_cli::local::LocalOptions::new(data_dir.to_path_buf());
@@ -412,4 +407,28 @@ async fn ask_cmd(output: Output, data_dir: &std::path::Path, args: AskArgs) -> R
     };
     let outcome = ask::Run { stack: &stack, request, approver, reject_reason: args.reason.clone(), progress: true }.go().await?;
     ask::print_outcome(&outcome, output, &stack.reasoner_name)
+}
+
+/// Bedrock when asked for, or by default when AWS credentials are found; offline otherwise.
+/// Says which it uses.
+async fn choose_reasoner(choice: Option<ReasonerArg>) -> Result<std::sync::Arc<dyn aiops_core::ports::Reasoner>, Failure> {
+    use aws_credential_types::provider::ProvideCredentials;
+    if choice == Some(ReasonerArg::Offline) {
+        return Ok(std::sync::Arc::new(aiops_core::agent::offline::OfflineReasoner));
+    }
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let has_credentials = match sdk.credentials_provider() {
+        Some(p) => tokio::time::timeout(std::time::Duration::from_secs(3), p.provide_credentials()).await.is_ok_and(|r| r.is_ok()),
+        None => false,
+    };
+    if !has_credentials {
+        if choice == Some(ReasonerArg::Bedrock) {
+            return Err(Failure { code: 1, error: anyhow::anyhow!("--reasoner bedrock needs AWS credentials (environment, profile, SSO or role); none were found") });
+        }
+        eprintln!("no AWS credentials found: using the offline reasoner (--reasoner bedrock to insist)");
+        return Ok(std::sync::Arc::new(aiops_core::agent::offline::OfflineReasoner));
+    }
+    let config = aiops_aws::bedrock::BedrockConfig::from_vars(|k| std::env::var(k).ok())?;
+    eprintln!("using Bedrock model {}", config.model_id);
+    Ok(std::sync::Arc::new(aiops_aws::bedrock::BedrockReasoner::new(&sdk, config)))
 }
