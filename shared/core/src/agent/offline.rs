@@ -375,10 +375,28 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
         }
         return calls(turn, list);
     }
-    if called(done, "analyze_pod_issues").is_empty() {
+    let analyses = called(done, "analyze_pod_issues");
+    if analyses.is_empty() {
         return calls(turn, vec![("analyze_pod_issues", json!({"namespace": pns, "pod": pod}))]);
     }
+    // The pod itself is fine: the problem the question is about may sit on an object around it
+    // (its HPA, a CronJob, a DaemonSet): look at the whole namespace once.
+    let pod_healthy = diagnosis(done).and_then(|d| d.get("healthy")).and_then(Value::as_bool).unwrap_or(false);
+    if pod_healthy && analyses.len() == 1 {
+        return calls(turn, vec![("analyze_pod_issues", json!({"namespace": pns}))]);
+    }
     finish(q, done, input, turn)
+}
+
+/// Whether a finding is about something the question names (stems compared: "backups" finds
+/// `db-backup`).
+fn mentions(f: &Finding, names: &[String]) -> bool {
+    let objects = std::iter::once(f.name.as_str()).chain(f.chain.iter().map(|c| c.name.as_str()));
+    let objects: Vec<&str> = objects.collect();
+    names.iter().any(|n| {
+        let stem = n.trim_end_matches('s');
+        objects.iter().any(|o| *o == n || (stem.len() >= 4 && o.contains(stem)) || (o.len() >= 4 && n.contains(o)))
+    })
 }
 
 /// After the diagnosis: propose the typed action when writes are on and it was not yet decided,
@@ -588,8 +606,14 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
         };
         return answer;
     }
-    let serious: Vec<&Finding> = findings.iter().filter(|f| f.severity > Severity::Info).collect();
-    if healthy || serious.is_empty() {
+    let related: Vec<&Finding> = findings.iter().filter(|f| mentions(f, &q.names)).collect();
+    let mut serious: Vec<&Finding> = findings.iter().filter(|f| f.severity > Severity::Info).collect();
+    if let Some(first) = related.first() {
+        // What the question is about goes first, even when it is only notable (a suspended CronJob).
+        serious.retain(|f| !std::ptr::eq(*f, *first));
+        serious.insert(0, first);
+    }
+    if (healthy && related.is_empty()) || serious.is_empty() {
         text.push_str(&format!("Nothing is wrong with {scope}: it is healthy."));
         if let Some(s) = &status {
             text.push_str(&format!(" Current state: {s}."));

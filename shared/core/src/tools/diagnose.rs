@@ -40,7 +40,11 @@ pub(super) async fn analyze_pod_issues(reader: &dyn ClusterReader, args: &Args) 
                 return Err(Error::NotFound { what: format!("pod {ns}/{pod}") });
             };
             let owner = state.controller_of(&p.metadata);
-            let keep: Vec<Finding> = findings.into_iter().filter(|f| concerns(f, "Pod", ns, pod) || owner.as_ref().is_some_and(|(k, n)| concerns(f, k, ns, n))).collect();
+            // Objects named after the workload (its HPA, Service, PDB) belong to the target too.
+            let keep: Vec<Finding> = findings
+                .into_iter()
+                .filter(|f| concerns(f, "Pod", ns, pod) || owner.as_ref().is_some_and(|(k, n)| concerns(f, k, ns, n) || (f.namespace == ns && &f.name == n)))
+                .collect();
             let status = format!(
                 "pod {ns}/{pod}: {} ({} ready), {} restarts",
                 k8s::pod_status(p),
@@ -58,7 +62,7 @@ pub(super) async fn analyze_pod_issues(reader: &dyn ClusterReader, args: &Args) 
             let pod_names: Vec<&str> = pods.iter().map(|p| k8s::name(&p.metadata)).collect();
             let keep: Vec<Finding> = findings
                 .into_iter()
-                .filter(|f| concerns(f, "Deployment", ns, dep) || pod_names.iter().any(|p| concerns(f, "Pod", ns, p)))
+                .filter(|f| concerns(f, "Deployment", ns, dep) || pod_names.iter().any(|p| concerns(f, "Pod", ns, p)) || (f.namespace == ns && &f.name == dep))
                 .collect();
             let st = d.status.as_ref();
             let status = format!(
