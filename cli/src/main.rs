@@ -323,8 +323,21 @@ async fn tools_call(output: Output, args: CallArgs) -> Result<(), Failure> {
         .map_err(|e| source::UsageError(format!("--args is not valid JSON: {e}")))?;
     // Validate before connecting: a bad argument never costs a cluster round trip.
     aiops_core::catalog::validate(&args.name, &parsed)?;
-    let source = Source::open(&args.source).await?;
-    let result = aiops_core::tools::run(source.reader(), &args.name, &parsed).await?;
+    let spec = aiops_core::catalog::find(&args.name)?;
+    let result = if spec.home == aiops_core::catalog::ToolHome::AwsRead {
+        // AWS tools: the standard AWS chain (AWS_ENDPOINT_URL reaches an emulator); Kubernetes
+        // only when a cluster source was named (get_node_health joins node conditions).
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let cluster = args.source.eks_cluster.clone().or_else(|| std::env::var("AIOPS_CLUSTER_NAME").ok());
+        let inspector = aiops_aws::inspector::AwsInspector::new(&sdk, cluster);
+        let s = &args.source;
+        let named = s.snapshot.is_some() || s.kubeconfig.is_some() || s.context.is_some() || s.eks_cluster.is_some();
+        let source = if named { Some(Source::open(s).await?) } else { None };
+        inspector.run(source.as_ref().map(|x| x.reader()), &args.name, &parsed).await?
+    } else {
+        let source = Source::open(&args.source).await?;
+        aiops_core::tools::run(source.reader(), &args.name, &parsed).await?
+    };
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&result)?),
         Output::Text => print!("{}", result.text),

@@ -9,8 +9,10 @@
 //! Does not belong here: Kubernetes access (aiops-kube), domain logic (aiops-core).
 
 pub mod bedrock;
+pub mod config;
 pub mod dynamo;
 pub mod error;
 pub mod inspector;
+pub mod locks;
 pub mod notify;
 pub mod sfn;

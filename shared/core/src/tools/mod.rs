@@ -90,6 +90,14 @@ pub async fn run(reader: &dyn ClusterReader, tool: &str, args: &Value) -> Result
             parsed.name = parsed.deployment.take();
             render(diagnose::analyze_pod_issues(reader, &parsed).await?)
         }
+        other if spec.home == crate::catalog::ToolHome::AwsRead => {
+            return Err(Error::Backend {
+                class: crate::ErrorClass::NotImplemented,
+                operation: other.to_string(),
+                message: "this AWS tool needs AWS access: run against an EKS cluster (--eks-cluster) with AWS credentials".into(),
+                source: None,
+            });
+        }
         other => return Err(Error::NotImplemented { tool: other.to_string() }),
     };
     Ok(ToolOutput { tool: spec.name.to_string(), data, text: bound_text(text, MAX_TEXT_BYTES) })

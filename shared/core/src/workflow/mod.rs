@@ -13,7 +13,7 @@ pub mod write;
 
 pub use events::{CallDescriptor, ErrorInfo, ReasonEvent, ReasonOut, StepDescriptor, ToolEvent, ToolOutcome};
 pub use reason::{StartRequest, fail, finalize, reason_step, start_investigation};
-pub use tool::run_tool_call;
+pub use tool::{record_tool_result, run_tool_call};
 
 /// The actor the workflow's own events are recorded under.
 pub const SYSTEM_ACTOR: &str = "system";

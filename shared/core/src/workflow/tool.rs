@@ -8,7 +8,7 @@ use crate::agent::audit::{AuditKind, digest};
 use crate::agent::redact::{redact, redact_json};
 use crate::error::Result;
 use crate::ports::{AuditLog, ClusterReader, StateStore};
-use crate::tools::{self, bound_text};
+use crate::tools::{self, ToolOutput, bound_text};
 
 /// Runs a read or diagnostic tool against the cluster. A retryable failure (throttled,
 /// transient) is returned as an error so the workflow's Retry applies; any other failure is a
@@ -17,9 +17,25 @@ use crate::tools::{self, bound_text};
 /// # Errors
 /// Throttled or transient backend errors, and store errors.
 pub async fn run_tool_call(reader: &dyn ClusterReader, state: &dyn StateStore, audit: &dyn AuditLog, max_bytes: usize, ev: ToolEvent) -> Result<ToolOutcome> {
+    let result = tools::run(reader, &ev.call.tool, &ev.call.args).await;
+    record_tool_result(state, audit, max_bytes, &ev, result).await
+}
+
+/// Redacts, bounds, stores and audits a tool's result (any tool runner's: the Kubernetes read
+/// tools, the AWS tools). A retryable failure is returned as an error for the workflow's Retry.
+///
+/// # Errors
+/// Throttled or transient backend errors, and store errors.
+pub async fn record_tool_result(
+    state: &dyn StateStore,
+    audit: &dyn AuditLog,
+    max_bytes: usize,
+    ev: &ToolEvent,
+    result: Result<ToolOutput>,
+) -> Result<ToolOutcome> {
     let call = &ev.call;
     let inv = &ev.investigation_id;
-    let (ok, text, data, error) = match tools::run(reader, &call.tool, &call.args).await {
+    let (ok, text, data, error) = match result {
         Ok(out) => {
             let mut data = out.data;
             redact_json(&mut data);

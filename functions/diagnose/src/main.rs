@@ -1,0 +1,35 @@
+//! Lambda `diagnose`. Trigger: the investigation state machine's tool Map (state Diagnose).
+//! Input: `{investigation_id, call: {id, tool, args, home}}`; output: the tool outcome
+//! (`{call_id, ok, data_ref}`); the result itself goes to the state table. Environment:
+//! AIOPS_CLUSTER_NAME, AIOPS_STATE_TABLE, AIOPS_AUDIT_TABLE, AIOPS_APPROVALS_TABLE,
+//! AIOPS_MAX_RESULT_BYTES. IAM: eks:DescribeCluster; the read-only Kubernetes identity (an EKS
+//! access entry bound to the read ClusterRole, which cannot read Secrets); dynamodb PutItem on
+//! the state and audit tables, Query on the audit table.
+
+use std::sync::Arc;
+
+use aiops_aws::config::{FunctionConfig, load_sdk};
+use aiops_aws::dynamo::DynamoStore;
+use aiops_fn_diagnose::{Deps, handle};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let cfg = FunctionConfig::from_vars(|k| std::env::var(k).ok())?;
+    let sdk = load_sdk().await;
+    let client = aiops_kube::from_eks(cfg.cluster()?, &sdk).await?;
+    let store = Arc::new(DynamoStore::new(&sdk, cfg.tables.clone()));
+    let deps = Deps {
+        reader: Arc::new(aiops_kube::KubeReader::new(client, None)),
+        state: store.clone(),
+        audit: store,
+        max_result_bytes: cfg.workflow.budget.max_result_bytes,
+    };
+    lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| {
+        let deps = &deps;
+        async move { handle(deps, e.payload).await.map_err(|f| Diagnostic { error_type: f.error_type, error_message: f.message }) }
+    }))
+    .await
+}

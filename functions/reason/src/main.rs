@@ -1,0 +1,38 @@
+//! Lambda `reason`. Trigger: the investigation state machine (states Reason, Finalize,
+//! RecordFailure). Input: the execution state (`ReasonEvent`); output: the next step
+//! (`ReasonOut`) or the closing record. Environment: AIOPS_STATE_TABLE, AIOPS_AUDIT_TABLE,
+//! AIOPS_APPROVALS_TABLE, AIOPS_TOPIC_ARN, BEDROCK_MODEL_ID (+ BEDROCK_* tuning), AIOPS_MAX_*.
+//! IAM: dynamodb GetItem/PutItem/Query on the state table, PutItem/Query on the audit table
+//! (never Update/Delete), bedrock:InvokeModel on the configured model, sns:Publish on the topic.
+
+use std::sync::Arc;
+
+use aiops_aws::bedrock::{BedrockConfig, BedrockReasoner};
+use aiops_aws::config::{FunctionConfig, load_sdk};
+use aiops_aws::dynamo::DynamoStore;
+use aiops_aws::notify::SnsNotifier;
+use aiops_fn_reason::{Deps, handle};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env = |k: &str| std::env::var(k).ok();
+    let cfg = FunctionConfig::from_vars(env)?;
+    let sdk = load_sdk().await;
+    let store = Arc::new(DynamoStore::new(&sdk, cfg.tables.clone()));
+    let topic = cfg.topic_arn.clone().ok_or("AIOPS_TOPIC_ARN is not set")?;
+    let deps = Deps {
+        state: store.clone(),
+        audit: store,
+        reasoner: Arc::new(BedrockReasoner::new(&sdk, BedrockConfig::from_vars(env)?)),
+        notifier: Arc::new(SnsNotifier::new(&sdk, topic)),
+        config: cfg.workflow,
+    };
+    lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| {
+        let deps = &deps;
+        async move { handle(deps, e.payload).await.map_err(|f| Diagnostic { error_type: f.error_type, error_message: f.message }) }
+    }))
+    .await
+}
