@@ -319,8 +319,10 @@ pub fn deployment_updated(mut d: Value, updated: i32) -> Value {
     d
 }
 
-/// Gives a ReplicaSet (from [`replicaset`]) a ReplicaFailure=True FailedCreate condition.
+/// Gives a ReplicaSet (from [`replicaset`]) a ReplicaFailure=True FailedCreate condition; only
+/// its ready pods exist.
 pub fn replicaset_failing(mut rs: Value, message: &str) -> Value {
+    rs["status"]["replicas"] = rs["status"]["readyReplicas"].clone();
     rs["status"]["conditions"] = json!([{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": message, "lastTransitionTime": ago(900)}]);
     rs
 }
@@ -616,4 +618,178 @@ pub fn node_cordoned(mut n: Value) -> Value {
     n["spec"]["unschedulable"] = json!(true);
     n["spec"]["taints"] = json!([{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": ago(1200)}]);
     n
+}
+
+// ---- Services, Ingresses, storage, nodes, network policies, quotas ----
+
+impl PodBuilder {
+    /// Declares a named container port on the container.
+    pub fn container_port(mut self, name: &str, port: i32) -> Self {
+        let c = &mut self.0["spec"]["containers"][0];
+        if !c["ports"].is_array() {
+            c["ports"] = json!([]);
+        }
+        if let Some(ports) = c["ports"].as_array_mut() {
+            ports.push(json!({"name": name, "containerPort": port, "protocol": "TCP"}));
+        }
+        self
+    }
+
+    /// Mounts PersistentVolumeClaim `claim` at `path` in the container (volume `data`).
+    pub fn mounts_claim(mut self, claim: &str, path: &str) -> Self {
+        self.0["spec"]["volumes"] = json!([{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]);
+        self.0["spec"]["containers"][0]["volumeMounts"] = json!([{"name": "data", "mountPath": path}]);
+        self
+    }
+}
+
+/// Sets the targetPort (a number or a port name) of a Service's first port (from [`service`]).
+pub fn service_target_port(mut s: Value, target: Value) -> Value {
+    s["spec"]["ports"][0]["targetPort"] = target;
+    s
+}
+
+/// Sets a condition of a Node (from [`node`]), changed `since_secs` ago; adds it when absent.
+pub fn node_condition(mut n: Value, type_: &str, status: &str, reason: &str, message: &str, since_secs: i64) -> Value {
+    let c = json!({"type": type_, "status": status, "reason": reason, "message": message,
+        "lastHeartbeatTime": ago(since_secs.min(40)), "lastTransitionTime": ago(since_secs)});
+    if let Some(conds) = n["status"]["conditions"].as_array_mut() {
+        match conds.iter_mut().find(|x| x["type"] == type_) {
+            Some(x) => *x = c,
+            None => conds.push(c),
+        }
+    }
+    if status != "True" && type_ == "Ready" {
+        n["spec"]["taints"] = json!([{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": ago(since_secs)}]);
+    }
+    n
+}
+
+/// Makes a Node (from [`node`]) created `secs` ago.
+pub fn node_created_ago(mut n: Value, secs: i64) -> Value {
+    n["metadata"]["creationTimestamp"] = json!(ago(secs));
+    n
+}
+
+/// A StorageClass; `default` adds the is-default-class annotation.
+pub fn storage_class(name: &str, provisioner: &str, default: bool, binding_mode: &str) -> Value {
+    let mut sc = json!({
+        "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": name, "uid": uid(name), "creationTimestamp": ago(2_592_000)},
+        "provisioner": provisioner, "parameters": {"type": "gp3"}, "reclaimPolicy": "Delete",
+        "volumeBindingMode": binding_mode, "allowVolumeExpansion": true
+    });
+    if default {
+        sc["metadata"]["annotations"] = json!({"storageclass.kubernetes.io/is-default-class": "true"});
+    }
+    sc
+}
+
+/// A PersistentVolumeClaim builder.
+#[derive(Debug, Clone)]
+pub struct PvcBuilder(Value);
+
+/// Starts a 10Gi ReadWriteOnce claim of `class` (None: no storageClassName) in `phase`, created
+/// `age_secs` ago; a Bound claim is bound to volume `pvc-<uid>`.
+pub fn pvc(ns: &str, name: &str, class: Option<&str>, phase: &str, age_secs: i64) -> PvcBuilder {
+    let mut v = json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(age_secs)},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}, "volumeMode": "Filesystem"},
+        "status": {"phase": phase}
+    });
+    if let Some(c) = class {
+        v["spec"]["storageClassName"] = json!(c);
+    }
+    if phase == "Bound" {
+        v["spec"]["volumeName"] = json!(format!("pvc-{}", uid(name)));
+        v["status"]["accessModes"] = json!(["ReadWriteOnce"]);
+        v["status"]["capacity"] = json!({"storage": "10Gi"});
+    }
+    PvcBuilder(v)
+}
+
+impl PvcBuilder {
+    /// Names the PersistentVolume the claim is (or was) bound to.
+    pub fn volume(mut self, pv: &str) -> Self {
+        self.0["spec"]["volumeName"] = json!(pv);
+        self
+    }
+
+    /// Sets status.capacity.storage (and the request).
+    pub fn capacity(mut self, q: &str) -> Self {
+        self.0["status"]["capacity"] = json!({"storage": q});
+        self.0["spec"]["resources"]["requests"]["storage"] = json!(q);
+        self
+    }
+
+    /// The object.
+    pub fn build(self) -> Value {
+        self.0
+    }
+}
+
+/// An IngressClass served by `controller` (`ingress.k8s.aws/alb`, `k8s.io/ingress-nginx`).
+pub fn ingress_class(name: &str, controller: &str) -> Value {
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": name, "uid": uid(name), "creationTimestamp": ago(2_592_000)}, "spec": {"controller": controller}})
+}
+
+/// A Secret (metadata only, as captured).
+pub fn secret(ns: &str, name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(864_000)}})
+}
+
+/// An Ingress builder.
+#[derive(Debug, Clone)]
+pub struct IngressBuilder(Value);
+
+/// Starts an Ingress of class `class` routing `host`/ to service `service` port `port`, created a
+/// day ago, with a load balancer address.
+pub fn ingress(ns: &str, name: &str, class: &str, host: &str, service: &str, port: i32) -> IngressBuilder {
+    IngressBuilder(json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(86_400)},
+        "spec": {"ingressClassName": class, "rules": [{"host": host, "http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": service, "port": {"number": port}}}}]}}]},
+        "status": {"loadBalancer": {"ingress": [{"hostname": format!("k8s-{ns}-{name}-1a2b3c4d5e.eu-west-1.elb.amazonaws.com")}]}}
+    }))
+}
+
+impl IngressBuilder {
+    /// Terminates TLS for its host with Secret `secret`.
+    pub fn tls(mut self, secret: &str) -> Self {
+        let host = self.0["spec"]["rules"][0]["host"].clone();
+        self.0["spec"]["tls"] = json!([{"hosts": [host], "secretName": secret}]);
+        self
+    }
+
+    /// No controller has given it an address.
+    pub fn no_address(mut self) -> Self {
+        self.0["status"] = json!({"loadBalancer": {}});
+        self
+    }
+
+    /// The object.
+    pub fn build(self) -> Value {
+        self.0
+    }
+}
+
+/// A NetworkPolicy selecting `pod_selector` with `policy_types` and the given ingress and egress
+/// rules (JSON arrays as in the API).
+pub fn network_policy(ns: &str, name: &str, pod_selector: Value, policy_types: &[&str], ingress: Value, egress: Value) -> Value {
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(864_000)},
+        "spec": {"podSelector": pod_selector, "policyTypes": policy_types, "ingress": ingress, "egress": egress}})
+}
+
+/// A ResourceQuota with `(resource, hard, used)` entries.
+pub fn resource_quota(ns: &str, name: &str, entries: &[(&str, &str, &str)]) -> Value {
+    let hard: serde_json::Map<String, Value> = entries.iter().map(|(r, h, _)| (r.to_string(), json!(h))).collect();
+    let used: serde_json::Map<String, Value> = entries.iter().map(|(r, _, u)| (r.to_string(), json!(u))).collect();
+    json!({"apiVersion": "v1", "kind": "ResourceQuota",
+        "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(864_000)},
+        "spec": {"hard": hard.clone()}, "status": {"hard": hard, "used": used}})
 }

@@ -23,21 +23,29 @@
 //!   `Api::get_metadata`/`list_metadata`;
 //! - create, replace (409 on a stale resourceVersion), patch (merge, strategic merge, JSON
 //!   patch; see [`patch`]), delete (with preconditions), all with `dryRun=All`;
-//! - `status` and `scale` subresources, and pod logs (see [`logs`]).
+//! - `status` and `scale` subresources, and pod logs (see [`logs`]);
+//! - a Deployment controller: a write that changes a Deployment's spec rolls out a new
+//!   ReplicaSet (or rolls back to an older one) or scales the current one, replaces the pods,
+//!   decides whether the new pods run from what the snapshot knew about the old ones (raising
+//!   the memory limit of an OOMKilled container fixes it, a restart does not), and updates
+//!   statuses, Endpoints and Events, before the next request (see `controller.rs`);
+//! - a clock: [`SimCluster::now`] is the capture time plus the time elapsed since the start.
 //!
 //! Not served: watch (`?watch=true` answers 405 MethodNotAllowed: the cluster only changes
 //! through this API, so a client can list again), server-side apply (415), deletecollection,
-//! protobuf, tables (`as=Table`), authentication (any request is allowed), controllers (a
-//! scaled Deployment does not create Pods; deleting an owner does not delete its dependents,
-//! except that deleting a Namespace removes what is in it). Objects of kinds outside the table
-//! are not served. A list continued with a token sees the current state, not the state of its
-//! first page. A write that changes nothing keeps the resourceVersion, as on a real server.
+//! protobuf, tables (`as=Table`), authentication (any request is allowed), controllers other
+//! than the Deployment one (a scaled StatefulSet does not create Pods, a deleted pod is not
+//! recreated; deleting an owner does not delete its dependents, except that deleting a
+//! Namespace removes what is in it). Objects of kinds outside the table are not served. A list
+//! continued with a token sees the current state, not the state of its first page. A write that
+//! changes nothing keeps the resourceVersion, as on a real server.
 
 pub mod logs;
 pub mod patch;
 pub mod selectors;
 pub mod status;
 
+mod controller;
 mod discovery;
 mod resources;
 mod routes;
@@ -130,9 +138,18 @@ impl SimCluster {
         self.addr
     }
 
-    /// "Now" for this cluster: when the snapshot was captured.
+    /// When the snapshot was captured.
     pub fn captured_at(&self) -> Timestamp {
         self.shared.captured_at()
+    }
+
+    /// "Now" for this cluster: [`captured_at`](SimCluster::captured_at) plus the wall-clock
+    /// time elapsed since [`start`](SimCluster::start), so that the ages of the snapshot's
+    /// objects and of the objects created since stay consistent. New objects' timestamps
+    /// (`creationTimestamp`, a pod's `startTime`, an Event's `lastTimestamp`) come from it,
+    /// truncated to whole seconds as Kubernetes writes them.
+    pub fn now(&self) -> Timestamp {
+        self.shared.now()
     }
 
     /// Every object as the server holds it now (after any writes), ordered by kind (table

@@ -7,18 +7,21 @@
 //! `metadata.generation`, writes to the main resource keep `status` and writes to `/status`
 //! change only `status`, and `dryRun=All` answers the would-be result without storing it.
 
+use aiops_core::Kind;
 use aiops_core::kinds::KindInfo;
 use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use crate::controller;
 use crate::patch::{self, PatchError, PatchType};
 use crate::routes::{Params, Target, json};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::ApiError;
-use crate::store::{Shared, Store, meta_str, remove_meta, set_meta};
+use crate::store::{Shared, Store, k8s_time, meta_str, remove_meta, set_meta};
 use crate::validate;
 
 /// Which part of an object a write addresses.
@@ -222,7 +225,7 @@ pub(crate) fn create(shared: &Shared, target: &Target<'_>, params: &Params, body
 
     let uid = store.new_uid();
     set_meta(&mut object, "uid", json!(uid));
-    set_meta(&mut object, "creationTimestamp", json!(shared.captured_at().to_string()));
+    set_meta(&mut object, "creationTimestamp", json!(k8s_time(shared.now())));
     if object.get("spec").is_some() {
         set_meta(&mut object, "generation", json!(1));
     }
@@ -254,7 +257,8 @@ pub(crate) struct Mode {
 }
 
 /// Checks and stores the result of an update of `old` into `new`; returns what the server
-/// answers.
+/// answers. A stored change to a Deployment's `spec` then runs the [`controller`] (at `now`),
+/// whose writes come after the answer's resourceVersion, as a real controller's would.
 pub(crate) fn commit_update(
     store: &mut Store,
     target: &Target<'_>,
@@ -262,6 +266,7 @@ pub(crate) fn commit_update(
     old: &Value,
     mut new: Value,
     mode: Mode,
+    now: Timestamp,
 ) -> Result<Value, ApiError> {
     let Mode { part, verb, dry_run } = mode;
     let info = target.info;
@@ -338,6 +343,9 @@ pub(crate) fn commit_update(
         let rv = store.next_resource_version();
         set_meta(&mut new, "resourceVersion", json!(rv.to_string()));
         store.put(info.kind, namespace, name, new.clone());
+        if info.kind == Kind::Deployment && part == Part::Main {
+            controller::deployment_written(store, now, namespace, old, &new);
+        }
     }
     Ok(new)
 }
@@ -368,7 +376,8 @@ pub(crate) fn replace(
     let new = parse_body(body)?;
     let mut store = shared.write();
     let old = current(&store, target, name)?;
-    let result = commit_update(&mut store, target, name, &old, new, Mode { part, verb: Verb::Replace, dry_run })?;
+    let mode = Mode { part, verb: Verb::Replace, dry_run };
+    let result = commit_update(&mut store, target, name, &old, new, mode, shared.now())?;
     Ok(json(StatusCode::OK, &result))
 }
 
@@ -400,7 +409,8 @@ pub(crate) fn patch(
     let mut store = shared.write();
     let old = current(&store, target, name)?;
     let new = apply_patch(&old, patch_type, body)?;
-    let result = commit_update(&mut store, target, name, &old, new, Mode { part, verb: Verb::Patch, dry_run })?;
+    let mode = Mode { part, verb: Verb::Patch, dry_run };
+    let result = commit_update(&mut store, target, name, &old, new, mode, shared.now())?;
     Ok(json(StatusCode::OK, &result))
 }
 

@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
 use aiops_core::Kind;
 use aiops_core::snapshot::Snapshot;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use crate::SimError;
@@ -168,19 +169,22 @@ impl Store {
     }
 }
 
-/// What the server shares between requests: the store, and the snapshot's logs and time.
+/// What the server shares between requests: the store, the snapshot's logs and time, and the
+/// clock.
 #[derive(Debug)]
 pub(crate) struct Shared {
     store: RwLock<Store>,
     /// The snapshot with its objects moved into the store: logs and `captured_at` remain.
     snapshot: Snapshot,
+    /// When the server was loaded: the cluster's clock runs from `captured_at` at this instant.
+    started: Instant,
 }
 
 impl Shared {
     /// Loads a snapshot.
     pub(crate) fn new(mut snapshot: Snapshot) -> Result<Shared, SimError> {
         let objects = std::mem::take(&mut snapshot.objects);
-        Ok(Shared { store: RwLock::new(Store::load(objects)?), snapshot })
+        Ok(Shared { store: RwLock::new(Store::load(objects)?), snapshot, started: Instant::now() })
     }
 
     /// Read access. A panic in another request cannot leave the store half-written (each write
@@ -194,9 +198,16 @@ impl Shared {
         self.store.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// "Now" for this cluster: the snapshot's capture time.
+    /// When the snapshot was captured.
     pub(crate) fn captured_at(&self) -> Timestamp {
         self.snapshot.captured_at
+    }
+
+    /// The cluster's clock: `captured_at` plus the wall-clock time elapsed since the server was
+    /// loaded, so that the ages of the snapshot's objects and of new ones stay consistent.
+    pub(crate) fn now(&self) -> Timestamp {
+        let elapsed = SignedDuration::try_from(self.started.elapsed()).unwrap_or(SignedDuration::ZERO);
+        self.snapshot.captured_at.checked_add(elapsed).unwrap_or(self.snapshot.captured_at)
     }
 
     /// A container log from the snapshot.
@@ -228,4 +239,9 @@ pub(crate) fn remove_meta(object: &mut Value, field: &str) {
 /// A string field of `metadata`.
 pub(crate) fn meta_str<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
     object.get("metadata")?.get(field)?.as_str()
+}
+
+/// A timestamp as Kubernetes writes one in an object (`metav1.Time`): RFC 3339, whole seconds.
+pub(crate) fn k8s_time(time: Timestamp) -> String {
+    Timestamp::from_second(time.as_second()).unwrap_or(time).to_string()
 }

@@ -56,6 +56,7 @@ fn apply_scale(
     old: &Value,
     scale: &Value,
     dry_run: bool,
+    now: jiff::Timestamp,
 ) -> Result<Value, ApiError> {
     validate::check_scale_shape(scale).map_err(|cause| invalid_scale(name, &cause))?;
     if let Some(other) = meta_str(scale, "name").filter(|n| !n.is_empty() && *n != name) {
@@ -82,7 +83,7 @@ fn apply_scale(
         None => new["spec"] = json!({"replicas": replicas}),
     }
     let mode = Mode { part: Part::Main, verb: Verb::Patch, dry_run };
-    let result = resources::commit_update(store, target, name, old, new, mode)?;
+    let result = resources::commit_update(store, target, name, old, new, mode, now)?;
     Ok(scale_of(&result))
 }
 
@@ -98,7 +99,7 @@ pub(crate) fn replace_scale(
     let scale = parse_body(body)?;
     let mut store = shared.write();
     let old = current(&store, target, name)?;
-    let result = apply_scale(&mut store, target, name, &old, &scale, dry_run)?;
+    let result = apply_scale(&mut store, target, name, &old, &scale, dry_run, shared.now())?;
     Ok(json(StatusCode::OK, &result))
 }
 
@@ -116,7 +117,7 @@ pub(crate) fn patch_scale(
     let mut store = shared.write();
     let old = current(&store, target, name)?;
     let scale = resources::apply_patch(&scale_of(&old), patch_type, body)?;
-    let result = apply_scale(&mut store, target, name, &old, &scale, dry_run)?;
+    let result = apply_scale(&mut store, target, name, &old, &scale, dry_run, shared.now())?;
     Ok(json(StatusCode::OK, &result))
 }
 

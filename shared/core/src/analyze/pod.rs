@@ -197,6 +197,18 @@ impl Ctx<'_> {
     }
 
     fn restarts_text(&self, cs: &ContainerStatus) -> String {
+        // The restarts happened since the first back-off the kubelet reported, when it is known;
+        // else since the pod started.
+        let first_backoff = self
+            .events
+            .iter()
+            .filter(|e| matches!(e.reason.as_deref(), Some("BackOff") | Some("Killing") | Some("Unhealthy")))
+            .filter_map(|e| e.first_timestamp.as_ref().map(|t| t.0).or_else(|| e.event_time.as_ref().map(|t| t.0)))
+            .min();
+        if let Some(t) = first_backoff.filter(|_| cs.restart_count > 0) {
+            let window = (self.state.now.as_second() - t.as_second()).max(0);
+            return format!("restarted {} times in the last {}", cs.restart_count, human_duration(window));
+        }
         let since = self.pod.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| human_duration(k8s::seconds_since(t, self.state.now)));
         match since {
             Some(s) => format!("restarted {} times since the pod started {s} ago", cs.restart_count),
@@ -278,10 +290,14 @@ impl Ctx<'_> {
             None => (0, "unknown".into()),
         };
         let log_lines = self.log_evidence(&cs.name, true);
+        // The last error line that is not a stack frame names the failure best: a Python or Go
+        // traceback ends with it, a Java one starts with it after the logger's own line.
         let explanation = log_lines
             .iter()
-            .find(|l| is_error_line(l))
-            .map(|l| format!(": {}", l.trim_start_matches("log (previous instance): ")))
+            .map(|l| l.trim_start_matches("log (previous instance): "))
+            .filter(|l| is_error_line(l) && !is_stack_line(l))
+            .last()
+            .map(|l| format!(": {l}"))
             .unwrap_or_default();
         let reason = if init { "InitContainerCrashLoop" } else { "CrashLoopBackOff" };
         let mut f = Finding::new(
@@ -392,7 +408,9 @@ impl Ctx<'_> {
         } else {
             ("ImagePullBackOff", "the image cannot be pulled")
         };
-        let mut f = Finding::new(subject, self.outage_severity(), code, format!("{pod_ref} cannot start: image {image}: {why}"))
+        // What the registry said, e.g. `…:1.8.3: not found` or `403 Forbidden`.
+        let said = failed.rsplit(": ").next().filter(|t| !t.is_empty() && t.len() < 120 && *t != failed).map(|t| format!(" (registry: \"{}\")", t.trim())).unwrap_or_default();
+        let mut f = Finding::new(subject, self.outage_severity(), code, format!("{pod_ref} cannot start: image {image}: {why}{said}"))
             .evidence(format!("state.waiting.reason {reason}"));
         f.evidence.extend(event_lines(self.events, self.state.now, &["Failed", "BackOff"], 2));
         f = match code {

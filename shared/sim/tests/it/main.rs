@@ -1,6 +1,7 @@
 //! Integration tests of the simulated cluster, driven only through the real kube-rs client.
 //! One harness (one link) for every module.
 
+mod controller;
 mod discovery;
 mod lifecycle;
 mod logs;
