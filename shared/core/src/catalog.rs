@@ -197,7 +197,7 @@ fn build() -> Vec<ToolSpec> {
             "describe_cluster",
             Read,
             AwsRead,
-            false,
+            true,
             "The EKS cluster: version, status, endpoint access, authentication mode, logging, health issues, add-ons and upgrade insights.",
             object(vec![("cluster_name", string("EKS cluster name; the configured cluster when omitted", 100))], &[]),
         ),
@@ -205,7 +205,7 @@ fn build() -> Vec<ToolSpec> {
             "list_nodegroups",
             Read,
             AwsRead,
-            false,
+            true,
             "EKS managed nodegroups: status, health issues, scaling against current size, instance types, AMI, capacity type, labels and taints.",
             object(vec![("cluster_name", string("EKS cluster name; the configured cluster when omitted", 100))], &[]),
         ),
@@ -213,7 +213,7 @@ fn build() -> Vec<ToolSpec> {
             "get_node_health",
             Read,
             AwsRead,
-            false,
+            true,
             "Kubernetes node conditions joined with EC2 instance status checks and scheduled events; mismatches called out.",
             object(vec![("node_name", name("Node name; every node when omitted"))], &[]),
         ),
@@ -221,7 +221,7 @@ fn build() -> Vec<ToolSpec> {
             "get_cloudwatch_metrics",
             Read,
             AwsRead,
-            false,
+            true,
             "Container Insights metrics (CPU, memory, restarts, network) for a pod, node or the cluster over a window, as min/avg/max/last.",
             object(
                 vec![
@@ -241,7 +241,7 @@ fn build() -> Vec<ToolSpec> {
             "get_cloudwatch_logs",
             Read,
             AwsRead,
-            false,
+            true,
             "Container Insights application logs or EKS control-plane logs filtered by pod, namespace, pattern and time, reduced to the lines that matter.",
             object(
                 vec![

@@ -81,7 +81,8 @@ impl CwProxy {
             .map(|rest| rest.trim_end_matches('/').to_string())
             .filter(|a| !a.is_empty() && !a.contains('/'))
             .with_context(|| format!("moto endpoint {moto_endpoint:?} is not http://host:port"))?;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.context("failed to bind the CloudWatch proxy")?;
+        let listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.context("failed to bind the CloudWatch proxy")?;
         let addr = listener.local_addr()?;
         let app = Router::new()
             .route(&format!("/service/{SERVICE}/operation/{{op}}"), post(handle))
@@ -136,7 +137,11 @@ async fn forward(up: &Upstream, op: &str, headers: &HeaderMap, body: &[u8]) -> a
         match ciborium::from_reader::<Cbor, _>(body) {
             Ok(v) => cbor_to_json(v),
             Err(e) => {
-                return Ok(cbor_error(StatusCode::BAD_REQUEST, "SerializationException", &format!("invalid CBOR: {e}")));
+                return Ok(cbor_error(
+                    StatusCode::BAD_REQUEST,
+                    "SerializationException",
+                    &format!("invalid CBOR: {e}"),
+                ));
             }
         }
     };
@@ -161,11 +166,18 @@ async fn forward(up: &Upstream, op: &str, headers: &HeaderMap, body: &[u8]) -> a
     let query_error = upstream.header("x-amzn-query-error");
     let request_id = upstream.header("x-amzn-requestid");
     let status = StatusCode::from_u16(upstream.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let parsed: Option<Json> =
-        if upstream.body.is_empty() { Some(Json::Object(Map::new())) } else { serde_json::from_slice(&upstream.body).ok() };
+    let parsed: Option<Json> = if upstream.body.is_empty() {
+        Some(Json::Object(Map::new()))
+    } else {
+        serde_json::from_slice(&upstream.body).ok()
+    };
     let mut response = match (status.is_success(), parsed) {
         (true, Some(json)) => cbor_response(StatusCode::OK, &json_to_cbor(&json)),
-        (true, None) => cbor_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", "moto answered with a body that is not JSON"),
+        (true, None) => cbor_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            "moto answered with a body that is not JSON",
+        ),
         (false, Some(Json::Object(mut map))) => {
             // Keep `__type` and `message` as moto wrote them (the SDK strips a `ns#` prefix).
             if !map.contains_key("__type") {
@@ -344,7 +356,8 @@ impl Upstreamed {
 
 /// POSTs an awsJson1_0 request to moto over a fresh HTTP/1.1 connection (blocking).
 fn post_json(authority: &str, op: &str, extra: &[(String, String)], body: &[u8]) -> anyhow::Result<Upstreamed> {
-    let mut stream = TcpStream::connect(authority).with_context(|| format!("failed to connect to moto at {authority}"))?;
+    let mut stream =
+        TcpStream::connect(authority).with_context(|| format!("failed to connect to moto at {authority}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut head = format!(
         "POST / HTTP/1.1\r\nHost: {authority}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: {SERVICE}.{op}\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -366,10 +379,8 @@ fn post_json(authority: &str, op: &str, extra: &[(String, String)], body: &[u8])
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .context("moto's answer has no status line")?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     let mut body = raw[split + 4..].to_vec();
     let chunked = headers
         .iter()
@@ -411,7 +422,10 @@ mod tests {
         let Cbor::Array(results) = &top[0].1 else { panic!("array") };
         let Cbor::Map(r) = &results[0] else { panic!("map") };
         let get = |k: &str| r.iter().find(|(kk, _)| kk == &Cbor::Text(k.into())).map(|(_, v)| v.clone());
-        assert_eq!(get("Timestamps"), Some(Cbor::Array(vec![Cbor::Tag(1, Box::new(Cbor::Integer(1_700_000_000.into())))])));
+        assert_eq!(
+            get("Timestamps"),
+            Some(Cbor::Array(vec![Cbor::Tag(1, Box::new(Cbor::Integer(1_700_000_000.into())))]))
+        );
         assert_eq!(get("Values"), Some(Cbor::Array(vec![Cbor::Float(12.0), Cbor::Float(1.5)])));
         assert_eq!(get("Id"), Some(Cbor::Text("m0".into())));
         assert_eq!(get("NextToken"), None, "nulls are left out");
