@@ -74,13 +74,12 @@ impl Run<'_> {
                 }
                 _ = tick.tick() => {
                     self.stack.deliver_decisions().await;
-                    if let Some(req) = self.stack.pending_approval(&inv.id).await? {
-                        if handled.as_deref() != Some(req.id.as_str()) {
+                    if let Some(req) = self.stack.pending_approval(&inv.id).await?
+                        && handled.as_deref() != Some(req.id.as_str()) {
                             handled = Some(req.id.clone());
                             if spinner { eprint!("\r\x1b[2K"); }
                             self.answer(&req).await?;
                         }
-                    }
                     if spinner {
                         const FRAMES: [&str; 4] = ["|", "/", "-", "\\"];
                         eprint!("\r{} working…", FRAMES[spin % 4]);
@@ -95,16 +94,30 @@ impl Run<'_> {
         }
         let result = handle.await_result().await;
         let investigation = self.stack.store.get_investigation(&inv.id).await?.unwrap_or(inv);
-        Ok(Outcome { investigation, status: result.status, error: result.error.map(|e| format!("{e}: {}", result.cause.unwrap_or_default())) })
+        Ok(Outcome {
+            investigation,
+            status: result.status,
+            error: result.error.map(|e| format!("{e}: {}", result.cause.unwrap_or_default())),
+        })
     }
 
     async fn answer(&self, req: &ApprovalRequest) -> Result<(), Failure> {
         let by = self.stack.options.actor.clone();
         let decision = match self.approver {
-            Approver::Approve => Some(Decision { approve: true, by, reason: None, comment: Some("approved by flag".into()) }),
-            Approver::Reject => Some(Decision { approve: false, by, reason: Some(self.reject_reason.clone().unwrap_or_else(|| "rejected by flag".into())), comment: None }),
+            Approver::Approve => {
+                Some(Decision { approve: true, by, reason: None, comment: Some("approved by flag".into()) })
+            }
+            Approver::Reject => Some(Decision {
+                approve: false,
+                by,
+                reason: Some(self.reject_reason.clone().unwrap_or_else(|| "rejected by flag".into())),
+                comment: None,
+            }),
             Approver::Nobody => {
-                eprintln!("approval {} waits for a decision (aiops approve {} / aiops reject {} --reason …); it expires at {}", req.id, req.id, req.id, req.expires_at);
+                eprintln!(
+                    "approval {} waits for a decision (aiops approve {} / aiops reject {} --reason …); it expires at {}",
+                    req.id, req.id, req.id, req.expires_at
+                );
                 None
             }
             Approver::Prompt => {
@@ -149,7 +162,10 @@ fn show(ev: &HistoryEvent) {
                     eprintln!("  tool {tool} {args}");
                 }
                 "PlanAction" => {
-                    let summary = payload.and_then(|p| p.pointer("/action/summary")).and_then(Value::as_str).unwrap_or("the action");
+                    let summary = payload
+                        .and_then(|p| p.pointer("/action/summary"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("the action");
                     eprintln!("→ planning: {summary} (policy check and dry run)");
                 }
                 "RequestApproval" => eprintln!("→ asking for approval"),
@@ -179,7 +195,11 @@ pub fn print_outcome(o: &Outcome, output: Output, reasoner: &str) -> Result<(), 
                 .iter()
                 .map(|a| json!({"tool": a.tool, "args": a.args, "summary": a.summary, "result": a.result, "action_id": a.action_id, "approval_id": a.approval_id}))
                 .collect();
-            let proposed: Vec<Value> = answer.proposed_actions.iter().map(|a| json!({"tool": a.tool, "args": a.args, "summary": a.summary})).collect();
+            let proposed: Vec<Value> = answer
+                .proposed_actions
+                .iter()
+                .map(|a| json!({"tool": a.tool, "args": a.args, "summary": a.summary}))
+                .collect();
             let out = json!({
                 "investigation_id": inv.id,
                 "status": inv.status.as_str(),
@@ -222,7 +242,12 @@ pub fn approver(approve: bool, reject: bool) -> Approver {
 }
 
 /// Builds the local stack for a source.
-pub fn stack(source: Source, reasoner: Arc<dyn Reasoner>, notifier: Arc<dyn Notifier>, options: LocalOptions) -> Result<LocalStack, Failure> {
+pub fn stack(
+    source: Source,
+    reasoner: Arc<dyn Reasoner>,
+    notifier: Arc<dyn Notifier>,
+    options: LocalOptions,
+) -> Result<LocalStack, Failure> {
     Ok(LocalStack::new(source, reasoner, notifier, options)?)
 }
 

@@ -17,7 +17,11 @@ pub fn generate(pods: usize) -> Vec<Value> {
     let mut objects = Vec::with_capacity(pods * 7);
     let nodes = pods.div_ceil(30).max(1);
     for n in 0..nodes {
-        objects.push(fixtures::node(&format!("ip-10-0-{}-{}.eu-west-1.compute.internal", n / 250, n % 250), "4", "15Gi"));
+        objects.push(fixtures::node(
+            &format!("ip-10-0-{}-{}.eu-west-1.compute.internal", n / 250, n % 250),
+            "4",
+            "15Gi",
+        ));
     }
     let namespaces = (pods / 1000).max(1);
     for ns in 0..namespaces {
@@ -36,8 +40,16 @@ pub fn generate(pods: usize) -> Vec<Value> {
         let mut eps = Vec::new();
         for i in 0..10 {
             let pname = format!("{rs}-{:05x}", i);
-            let node = format!("ip-10-0-{}-{}.eu-west-1.compute.internal", ((d * 10 + i) % nodes) / 250, ((d * 10 + i) % nodes) % 250);
-            let mut p = pod(&pname).in_ns(&ns).owned_by_rs(&rs).on_node(&node).labels(&[("app", &name), ("pod-template-hash", &hash)]);
+            let node = format!(
+                "ip-10-0-{}-{}.eu-west-1.compute.internal",
+                ((d * 10 + i) % nodes) / 250,
+                ((d * 10 + i) % nodes) % 250
+            );
+            let mut p = pod(&pname)
+                .in_ns(&ns)
+                .owned_by_rs(&rs)
+                .on_node(&node)
+                .labels(&[("app", &name), ("pod-template-hash", &hash)]);
             let broken = failing && i == 0;
             if broken {
                 p = match d % 4 {
@@ -52,14 +64,16 @@ pub fn generate(pods: usize) -> Vec<Value> {
             for e in 0..5 {
                 let (ty, reason, msg) = match (broken, e) {
                     (true, 0) => ("Warning", "BackOff", "Back-off restarting failed container app"),
-                    (true, 1) => ("Warning", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503"),
+                    (true, 1) => {
+                        ("Warning", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503")
+                    }
                     (_, 0) => ("Normal", "Scheduled", "Successfully assigned pod"),
                     (_, 1) => ("Normal", "Pulled", "Container image already present on machine"),
                     (_, 2) => ("Normal", "Created", "Created container app"),
                     (_, 3) => ("Normal", "Started", "Started container app"),
                     _ => ("Normal", "Pulling", "Pulling image"),
                 };
-                objects.push(event(&ns, "Pod", &pname, ty, reason, msg, 1 + e as i32, 60 * (e as i64 + 1)));
+                objects.push(event(&ns, "Pod", &pname, ty, reason, msg, 1 + e, 60 * (e as i64 + 1)));
             }
         }
         let refs: Vec<(&str, bool)> = eps.iter().map(|(n, r)| (n.as_str(), *r)).collect();
@@ -71,7 +85,12 @@ pub fn generate(pods: usize) -> Vec<Value> {
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|k| k.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
@@ -101,9 +120,17 @@ pub fn analyze_table(sizes: &[usize]) -> Result<Vec<Value>, Failure> {
     let exe = std::env::current_exe().map_err(anyhow::Error::from)?;
     let mut rows = Vec::new();
     for &n in sizes {
-        let out = Command::new(&exe).args(["bench", "analyze-one", "--pods", &n.to_string()]).output().map_err(anyhow::Error::from)?;
+        let out = Command::new(&exe)
+            .args(["bench", "analyze-one", "--pods", &n.to_string()])
+            .output()
+            .map_err(anyhow::Error::from)?;
         let text = String::from_utf8_lossy(&out.stdout);
-        let row: Value = serde_json::from_str(text.trim()).map_err(|e| anyhow::anyhow!("bench child for {n} pods printed no result ({e}): {}", String::from_utf8_lossy(&out.stderr)))?;
+        let row: Value = serde_json::from_str(text.trim()).map_err(|e| {
+            anyhow::anyhow!(
+                "bench child for {n} pods printed no result ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
         rows.push(row);
     }
     Ok(rows)

@@ -63,8 +63,10 @@ pub fn default_data_dir() -> PathBuf {
 /// # Errors
 /// When the directory or the database cannot be created.
 pub fn open_store(data_dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-    let store = SqliteStore::open(&data_dir.join("aiops.db")).with_context(|| format!("cannot open {}", data_dir.join("aiops.db").display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let store = SqliteStore::open(&data_dir.join("aiops.db"))
+        .with_context(|| format!("cannot open {}", data_dir.join("aiops.db").display()))?;
     Ok(Arc::new(store))
 }
 
@@ -85,7 +87,14 @@ impl LocalOptions {
     /// Defaults for a data directory.
     pub fn new(data_dir: PathBuf) -> LocalOptions {
         let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
-        LocalOptions { data_dir, approval_timeout_seconds: 900, policy: Policy::default(), budget: Budget::default(), actor: format!("local:{user}"), time_scale: 1.0 }
+        LocalOptions {
+            data_dir,
+            approval_timeout_seconds: 900,
+            policy: Policy::default(),
+            budget: Budget::default(),
+            actor: format!("local:{user}"),
+            time_scale: 1.0,
+        }
     }
 }
 
@@ -130,7 +139,9 @@ impl TaskCallback for LocalCallback {
     }
 
     async fn fail(&self, token: &str, error: &str, cause: &str) -> aiops_core::Result<()> {
-        self.store.put_doc(&format!("TASK#{token}"), &json!({"status": "failure", "error": error, "cause": cause})).await
+        self.store
+            .put_doc(&format!("TASK#{token}"), &json!({"status": "failure", "error": error, "cause": cause}))
+            .await
     }
 }
 
@@ -164,7 +175,12 @@ impl TaskHandler for Handlers {
             "aiops-k8s-write" => aiops_fn_k8s_write::handle(&self.write, payload).await,
             other => Err(FnError { error_type: "Aiops.Fatal".into(), message: format!("no local function {other}") }),
         };
-        result.map_err(|e| TaskError::new(e.error_type.clone(), json!({"errorMessage": e.message, "errorType": e.error_type}).to_string()))
+        result.map_err(|e| {
+            TaskError::new(
+                e.error_type.clone(),
+                json!({"errorMessage": e.message, "errorType": e.error_type}).to_string(),
+            )
+        })
     }
 }
 
@@ -183,16 +199,39 @@ impl LocalStack {
     ///
     /// # Errors
     /// When the store cannot be opened or the definition does not load.
-    pub fn new(source: Source, reasoner: Arc<dyn Reasoner>, notifier: Arc<dyn Notifier>, options: LocalOptions) -> anyhow::Result<LocalStack> {
+    pub fn new(
+        source: Source,
+        reasoner: Arc<dyn Reasoner>,
+        notifier: Arc<dyn Notifier>,
+        options: LocalOptions,
+    ) -> anyhow::Result<LocalStack> {
         let store = open_store(&options.data_dir)?;
-        let definition = Definition::from_json(INVESTIGATION_ASL, &substitutions()).context("statemachine/investigation.asl.json does not load")?;
+        let definition = Definition::from_json(INVESTIGATION_ASL, &substitutions())
+            .context("statemachine/investigation.asl.json does not load")?;
         let tokens = Arc::new(Mutex::new(BTreeSet::new()));
         let reader = source.reader_arc();
-        let config = WorkflowConfig { budget: options.budget, approval_timeout_seconds: options.approval_timeout_seconds };
+        let config =
+            WorkflowConfig { budget: options.budget, approval_timeout_seconds: options.approval_timeout_seconds };
         let handlers = Handlers {
-            reason: aiops_fn_reason::Deps { state: store.clone(), audit: store.clone(), reasoner: reasoner.clone(), notifier: notifier.clone(), config },
-            read: aiops_fn_k8s_read::Deps { reader: reader.clone(), state: store.clone(), audit: store.clone(), max_result_bytes: options.budget.max_result_bytes },
-            diagnose: aiops_fn_diagnose::Deps { reader: reader.clone(), state: store.clone(), audit: store.clone(), max_result_bytes: options.budget.max_result_bytes },
+            reason: aiops_fn_reason::Deps {
+                state: store.clone(),
+                audit: store.clone(),
+                reasoner: reasoner.clone(),
+                notifier: notifier.clone(),
+                config,
+            },
+            read: aiops_fn_k8s_read::Deps {
+                reader: reader.clone(),
+                state: store.clone(),
+                audit: store.clone(),
+                max_result_bytes: options.budget.max_result_bytes,
+            },
+            diagnose: aiops_fn_diagnose::Deps {
+                reader: reader.clone(),
+                state: store.clone(),
+                audit: store.clone(),
+                max_result_bytes: options.budget.max_result_bytes,
+            },
             approval: aiops_fn_approval::Deps {
                 state: store.clone(),
                 audit: store.clone(),
@@ -211,11 +250,15 @@ impl LocalStack {
             },
             tokens: tokens.clone(),
         };
-        let engine = Engine::new(definition, Arc::new(handlers), EngineOptions {
+        let engine = Engine::new(
+            definition,
+            Arc::new(handlers),
+            EngineOptions {
                 state_machine_arn: "arn:aws:states:local:000000000000:stateMachine:aiops-investigation".into(),
                 time_scale: options.time_scale,
                 ..EngineOptions::default()
-            });
+            },
+        );
         Ok(LocalStack { store, engine, source, options, reasoner_name: reasoner.name(), tokens })
     }
 
@@ -226,8 +269,10 @@ impl LocalStack {
     pub async fn start(&self, req: StartRequest) -> anyhow::Result<(Investigation, ExecutionHandle)> {
         let inv = start_investigation(self.store.as_ref(), self.store.as_ref(), req, Timestamp::now()).await?;
         let name = format!("{}-{}", inv.id, inv.turns);
-        let input = json!({"investigation_id": inv.id, "approval_timeout_seconds": self.options.approval_timeout_seconds});
-        let handle = self.engine.start_execution(&name, input).with_context(|| format!("cannot start execution {name}"))?;
+        let input =
+            json!({"investigation_id": inv.id, "approval_timeout_seconds": self.options.approval_timeout_seconds});
+        let handle =
+            self.engine.start_execution(&name, input).with_context(|| format!("cannot start execution {name}"))?;
         Ok((inv, handle))
     }
 
@@ -237,18 +282,30 @@ impl LocalStack {
     /// As [`decide`].
     pub async fn decide(&self, approval_id: &str, decision: &Decision) -> aiops_core::Result<ApprovalRequest> {
         let callback = LocalCallback { store: self.store.clone() };
-        let req = decide(self.store.as_ref(), self.store.as_ref(), self.store.as_ref(), &callback, approval_id, decision, Timestamp::now()).await?;
+        let req = decide(
+            self.store.as_ref(),
+            self.store.as_ref(),
+            self.store.as_ref(),
+            &callback,
+            approval_id,
+            decision,
+            Timestamp::now(),
+        )
+        .await?;
         self.deliver_decisions().await;
         Ok(req)
     }
 
     /// Hands decisions recorded in SQLite (by this or another process) to the engine.
     pub async fn deliver_decisions(&self) {
-        let pending: Vec<String> = self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().cloned().collect();
+        let pending: Vec<String> =
+            self.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().cloned().collect();
         for token in pending {
             let Ok(Some(doc)) = self.store.get_doc(&format!("TASK#{token}")).await else { continue };
             let sent = match doc.get("status").and_then(Value::as_str) {
-                Some("success") => self.engine.send_task_success(&token, doc.get("output").cloned().unwrap_or(Value::Null)),
+                Some("success") => {
+                    self.engine.send_task_success(&token, doc.get("output").cloned().unwrap_or(Value::Null))
+                }
                 _ => self.engine.send_task_failure(
                     &token,
                     doc.get("error").and_then(Value::as_str).unwrap_or("Aiops.Rejected"),
@@ -282,7 +339,10 @@ impl LocalStack {
 ///
 /// # Errors
 /// As [`LocalStack::start`].
-pub async fn run_unattended(stack: &LocalStack, question: &str) -> anyhow::Result<(Investigation, aiops_engine::ExecutionResult)> {
+pub async fn run_unattended(
+    stack: &LocalStack,
+    question: &str,
+) -> anyhow::Result<(Investigation, aiops_engine::ExecutionResult)> {
     let req = StartRequest { question: question.into(), actor: stack.options.actor.clone(), ..StartRequest::default() };
     let (inv, handle) = stack.start(req).await?;
     let result = handle.await_result().await;

@@ -4,8 +4,6 @@
 //! rendering text or JSON, exit codes (0 success, 1 the operation failed, 2 bad usage or bad
 //! input). No business logic: every command calls into the library crates.
 
-
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -292,8 +290,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     for r in rows {
                         println!(
                             "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
-                            r["pods"], r["events"], r["findings"], r["decode_ms"].as_f64().unwrap_or(0.0), r["analyze_ms"].as_f64().unwrap_or(0.0),
-                            r["total_ms"].as_f64().unwrap_or(0.0), r["peak_rss_mib"].as_f64().unwrap_or(0.0)
+                            r["pods"],
+                            r["events"],
+                            r["findings"],
+                            r["decode_ms"].as_f64().unwrap_or(0.0),
+                            r["analyze_ms"].as_f64().unwrap_or(0.0),
+                            r["total_ms"].as_f64().unwrap_or(0.0),
+                            r["peak_rss_mib"].as_f64().unwrap_or(0.0)
                         );
                     }
                 }
@@ -319,8 +322,8 @@ fn tools_list(output: Output) -> Result<(), Failure> {
 }
 
 async fn tools_call(output: Output, args: CallArgs) -> Result<(), Failure> {
-    let parsed: Value = serde_json::from_str(&args.args)
-        .map_err(|e| source::UsageError(format!("--args is not valid JSON: {e}")))?;
+    let parsed: Value =
+        serde_json::from_str(&args.args).map_err(|e| source::UsageError(format!("--args is not valid JSON: {e}")))?;
     // Validate before connecting: a bad argument never costs a cluster round trip.
     aiops_core::catalog::validate(&args.name, &parsed)?;
     let spec = aiops_core::catalog::find(&args.name)?;
@@ -346,10 +349,10 @@ async fn tools_call(output: Output, args: CallArgs) -> Result<(), Failure> {
 }
 
 async fn snapshot(output: Output, args: SnapshotArgs) -> Result<(), Failure> {
-    if let Some(ns) = &args.namespace {
-        if !aiops_core::catalog::is_dns_label(ns) {
-            return Err(source::UsageError(format!("--namespace {ns:?} is not a valid RFC 1123 name")).into());
-        }
+    if let Some(ns) = &args.namespace
+        && !aiops_core::catalog::is_dns_label(ns)
+    {
+        return Err(source::UsageError(format!("--namespace {ns:?} is not a valid RFC 1123 name")).into());
     }
     let source = Source::open(&args.source).await?;
     let (snap, report) = aiops_core::capture::capture(source.reader(), args.namespace.as_deref()).await?;
@@ -375,10 +378,10 @@ const ANALYZE_MAX_LOGS: usize = 200;
 
 async fn analyze(output: Output, args: AnalyzeArgs) -> Result<(), Failure> {
     use aiops_core::analyze::{ClusterState, Severity, analyze_scoped, render_findings};
-    if let Some(ns) = &args.namespace {
-        if !aiops_core::catalog::is_dns_label(ns) {
-            return Err(source::UsageError(format!("--namespace {ns:?} is not a valid RFC 1123 name")).into());
-        }
+    if let Some(ns) = &args.namespace
+        && !aiops_core::catalog::is_dns_label(ns)
+    {
+        return Err(source::UsageError(format!("--namespace {ns:?} is not a valid RFC 1123 name")).into());
     }
     let min = Severity::parse(&args.min_severity).unwrap_or(Severity::Info);
     let source = Source::open(&args.source).await?;
@@ -388,7 +391,8 @@ async fn analyze(output: Output, args: AnalyzeArgs) -> Result<(), Failure> {
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"findings": findings}))?),
         Output::Text => {
-            let scope = args.namespace.as_ref().map_or_else(|| "the cluster".to_string(), |ns| format!("namespace {ns}"));
+            let scope =
+                args.namespace.as_ref().map_or_else(|| "the cluster".to_string(), |ns| format!("namespace {ns}"));
             print!("{}", render_findings(&findings, &scope));
         }
     }
@@ -398,16 +402,17 @@ async fn analyze(output: Output, args: AnalyzeArgs) -> Result<(), Failure> {
 async fn ask_cmd(output: Output, data_dir: &std::path::Path, args: AskArgs) -> Result<(), Failure> {
     use std::sync::Arc;
     ask::check_question(&args.question)?;
-    if let Some(ns) = &args.namespace {
-        if !aiops_core::catalog::is_dns_label(ns) {
-            return Err(source::UsageError(format!("--namespace {ns:?} is not a valid RFC 1123 name")).into());
-        }
+    if let Some(ns) = &args.namespace
+        && !aiops_core::catalog::is_dns_label(ns)
+    {
+        return Err(source::UsageError(format!("--namespace {ns:?} is not a valid RFC 1123 name")).into());
     }
     let reasoner = choose_reasoner(args.reasoner).await?;
     let source = Source::open(&args.source).await?;
     let approver = ask::approver(args.approve, args.reject);
     let mut options = aiops_cli::local::LocalOptions::new(data_dir.to_path_buf());
-    options.approval_timeout_seconds = args.approval_timeout.unwrap_or(if approver == ask::Approver::Nobody { 5 } else { 900 });
+    options.approval_timeout_seconds =
+        args.approval_timeout.unwrap_or(if approver == ask::Approver::Nobody { 5 } else { 900 });
     let notifier: Arc<dyn aiops_core::ports::Notifier> = Arc::new(aiops_local::TerminalNotifier::stderr());
     let stack = ask::stack(source, reasoner, notifier, options)?;
     let request = aiops_core::workflow::StartRequest {
@@ -418,25 +423,35 @@ async fn ask_cmd(output: Output, data_dir: &std::path::Path, args: AskArgs) -> R
         continue_from: args.continue_from.clone(),
         id: None,
     };
-    let outcome = ask::Run { stack: &stack, request, approver, reject_reason: args.reason.clone(), progress: true }.go().await?;
+    let outcome =
+        ask::Run { stack: &stack, request, approver, reject_reason: args.reason.clone(), progress: true }.go().await?;
     ask::print_outcome(&outcome, output, &stack.reasoner_name)
 }
 
 /// Bedrock when asked for, or by default when AWS credentials are found; offline otherwise.
 /// Says which it uses.
-async fn choose_reasoner(choice: Option<ReasonerArg>) -> Result<std::sync::Arc<dyn aiops_core::ports::Reasoner>, Failure> {
+async fn choose_reasoner(
+    choice: Option<ReasonerArg>,
+) -> Result<std::sync::Arc<dyn aiops_core::ports::Reasoner>, Failure> {
     use aws_credential_types::provider::ProvideCredentials;
     if choice == Some(ReasonerArg::Offline) {
         return Ok(std::sync::Arc::new(aiops_core::agent::offline::OfflineReasoner));
     }
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
     let has_credentials = match sdk.credentials_provider() {
-        Some(p) => tokio::time::timeout(std::time::Duration::from_secs(3), p.provide_credentials()).await.is_ok_and(|r| r.is_ok()),
+        Some(p) => tokio::time::timeout(std::time::Duration::from_secs(3), p.provide_credentials())
+            .await
+            .is_ok_and(|r| r.is_ok()),
         None => false,
     };
     if !has_credentials {
         if choice == Some(ReasonerArg::Bedrock) {
-            return Err(Failure { code: 1, error: anyhow::anyhow!("--reasoner bedrock needs AWS credentials (environment, profile, SSO or role); none were found") });
+            return Err(Failure {
+                code: 1,
+                error: anyhow::anyhow!(
+                    "--reasoner bedrock needs AWS credentials (environment, profile, SSO or role); none were found"
+                ),
+            });
         }
         eprintln!("no AWS credentials found: using the offline reasoner (--reasoner bedrock to insist)");
         return Ok(std::sync::Arc::new(aiops_core::agent::offline::OfflineReasoner));

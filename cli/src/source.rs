@@ -78,7 +78,12 @@ impl Source {
         let now = snapshot.captured_at;
         let sim = SimCluster::start(snapshot).await?;
         let client = aiops_kube::from_url(&sim.url()).await?;
-        Ok(Source { reader: KubeReader::new(client.clone(), Some(now)), actuator: KubeActuator::new(client), sim: Some(sim), label })
+        Ok(Source {
+            reader: KubeReader::new(client.clone(), Some(now)),
+            actuator: KubeActuator::new(client),
+            sim: Some(sim),
+            label,
+        })
     }
 
     /// A source over an existing client (a live cluster, or a test's).

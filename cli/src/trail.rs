@@ -27,18 +27,33 @@ fn short(v: &serde_json::Value) -> String {
 pub fn render_event(e: &AuditEvent) -> String {
     let what = match &e.event {
         AuditKind::Question { text } => format!("question: {text}"),
-        AuditKind::ReasoningStep { model, step, input_tokens, output_tokens } => format!("reasoning ({model}): {step} [{input_tokens} in, {output_tokens} out tokens]"),
+        AuditKind::ReasoningStep { model, step, input_tokens, output_tokens } => {
+            format!("reasoning ({model}): {step} [{input_tokens} in, {output_tokens} out tokens]")
+        }
         AuditKind::ToolCall { tool, args, ok, result_digest, result_bytes } => {
-            format!("tool {tool} {} → {} ({result_bytes} bytes, digest {result_digest})", short(args), if *ok { "ok" } else { "error" })
+            format!(
+                "tool {tool} {} → {} ({result_bytes} bytes, digest {result_digest})",
+                short(args),
+                if *ok { "ok" } else { "error" }
+            )
         }
         AuditKind::ActionRefused { tool, args, reason } => format!("REFUSED {tool} {}: {reason}", short(args)),
         AuditKind::ApprovalRequested { approval_id, tool, args, diff, expires_at, .. } => {
-            format!("approval {approval_id} requested for {tool} {} (expires {expires_at}); diff: {}", short(args), diff.replace('\n', "; "))
+            format!(
+                "approval {approval_id} requested for {tool} {} (expires {expires_at}); diff: {}",
+                short(args),
+                diff.replace('\n', "; ")
+            )
         }
         AuditKind::ApprovalDecided { approval_id, decision, by, reason } => {
-            format!("approval {approval_id} {decision} by {by}{}", reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default())
+            format!(
+                "approval {approval_id} {decision} by {by}{}",
+                reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default()
+            )
         }
-        AuditKind::ActionExecuted { action_id, tool, args, verification, .. } => format!("EXECUTED {action_id} {tool} {}; {verification}", short(args)),
+        AuditKind::ActionExecuted { action_id, tool, args, verification, .. } => {
+            format!("EXECUTED {action_id} {tool} {}; {verification}", short(args))
+        }
         AuditKind::ActionUndone { action_id, by } => format!("UNDONE {action_id} by {by}"),
         AuditKind::Answer { text } => format!("answer: {}", text.lines().next().unwrap_or_default()),
         AuditKind::Error { error, message } => format!("ERROR {error}: {message}"),
@@ -51,10 +66,15 @@ pub async fn audit(data_dir: &Path, output: Output, id: &str) -> Result<(), Fail
     let store = open_store(data_dir)?;
     let events = store.events(id).await?;
     if events.is_empty() {
-        return Err(Failure { code: 1, error: anyhow::anyhow!("no audit events for investigation {id} in {}", data_dir.display()) });
+        return Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!("no audit events for investigation {id} in {}", data_dir.display()),
+        });
     }
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&json!({"investigation_id": id, "events": events}))?),
+        Output::Json => {
+            println!("{}", serde_json::to_string_pretty(&json!({"investigation_id": id, "events": events}))?)
+        }
         Output::Text => {
             println!("Audit trail of {id} ({} events):", events.len());
             for e in &events {
@@ -71,7 +91,10 @@ pub async fn verify(data_dir: &Path, output: Output, id: &str) -> Result<(), Fai
     let events = store.events(id).await?;
     let result = verify_chain(id, &events);
     match output {
-        Output::Json => println!("{}", json!({"investigation_id": id, "events": events.len(), "intact": result.is_ok(), "problem": result.as_ref().err().map(ToString::to_string)})),
+        Output::Json => println!(
+            "{}",
+            json!({"investigation_id": id, "events": events.len(), "intact": result.is_ok(), "problem": result.as_ref().err().map(ToString::to_string)})
+        ),
         Output::Text => match &result {
             Ok(()) => println!("audit trail of {id}: {} events, hash chain intact", events.len()),
             Err(e) => println!("audit trail of {id}: NOT intact: {e}"),
@@ -91,7 +114,14 @@ pub async fn approvals_list(data_dir: &Path, output: Output, all: bool) -> Resul
                 println!("No {}approvals.", if all { "" } else { "pending " });
             }
             for a in &list {
-                println!("{}  {:<8}  {}  (investigation {}, expires {})", a.id, a.status.as_str(), a.summary, a.investigation_id, a.expires_at);
+                println!(
+                    "{}  {:<8}  {}  (investigation {}, expires {})",
+                    a.id,
+                    a.status.as_str(),
+                    a.summary,
+                    a.investigation_id,
+                    a.expires_at
+                );
                 for line in a.diff.lines() {
                     println!("      {line}");
                 }
@@ -102,7 +132,14 @@ pub async fn approvals_list(data_dir: &Path, output: Output, all: bool) -> Resul
 }
 
 /// `aiops approve ID` / `aiops reject ID --reason R`.
-pub async fn decide_cmd(data_dir: &Path, output: Output, id: &str, approve: bool, reason: Option<String>, comment: Option<String>) -> Result<(), Failure> {
+pub async fn decide_cmd(
+    data_dir: &Path,
+    output: Output,
+    id: &str,
+    approve: bool,
+    reason: Option<String>,
+    comment: Option<String>,
+) -> Result<(), Failure> {
     if !approve && reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(UsageError("a rejection needs --reason".into()).into());
     }
@@ -110,7 +147,8 @@ pub async fn decide_cmd(data_dir: &Path, output: Output, id: &str, approve: bool
     let by = LocalOptions::new(data_dir.to_path_buf()).actor;
     let callback = LocalCallback { store: store.clone() };
     let decision = Decision { approve, by, reason, comment };
-    let req = decide(store.as_ref(), store.as_ref(), store.as_ref(), &callback, id, &decision, jiff::Timestamp::now()).await?;
+    let req = decide(store.as_ref(), store.as_ref(), store.as_ref(), &callback, id, &decision, jiff::Timestamp::now())
+        .await?;
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&json!({"approval": req}))?),
         Output::Text => println!("{} {}: {}", if approve { "Approved" } else { "Rejected" }, req.id, req.summary),
@@ -145,8 +183,14 @@ pub async fn undo_cmd(data_dir: &Path, output: Output, action_id: &str, source: 
 const DEMO_FILES: &[(&str, &str)] = &[
     ("cluster.yaml", include_str!("../assets/demo-snapshot/cluster.yaml")),
     ("meta.yaml", include_str!("../assets/demo-snapshot/meta.yaml")),
-    ("logs/payment-service-7d9f8b6c5d-x2k4p_app.log", include_str!("../assets/demo-snapshot/logs/payment-service-7d9f8b6c5d-x2k4p_app.log")),
-    ("logs/payment-service-7d9f8b6c5d-x2k4p_app.previous.log", include_str!("../assets/demo-snapshot/logs/payment-service-7d9f8b6c5d-x2k4p_app.previous.log")),
+    (
+        "logs/payment-service-7d9f8b6c5d-x2k4p_app.log",
+        include_str!("../assets/demo-snapshot/logs/payment-service-7d9f8b6c5d-x2k4p_app.log"),
+    ),
+    (
+        "logs/payment-service-7d9f8b6c5d-x2k4p_app.previous.log",
+        include_str!("../assets/demo-snapshot/logs/payment-service-7d9f8b6c5d-x2k4p_app.previous.log"),
+    ),
 ];
 
 /// The question the demo asks.
@@ -167,7 +211,9 @@ pub async fn demo(data_dir: &Path, output: Output, yes: bool) -> Result<(), Fail
     let text = output == Output::Text;
     if text {
         println!("AgenticAIOps demo — local mode: no AWS account, no cluster.");
-        println!("A simulated EKS cluster serves the built-in snapshot: in namespace production, the payment-service pod keeps crashing.");
+        println!(
+            "A simulated EKS cluster serves the built-in snapshot: in namespace production, the payment-service pod keeps crashing."
+        );
         println!("Question: {DEMO_QUESTION}\n");
     }
     let mut options = LocalOptions::new(data_dir.to_path_buf());
@@ -177,7 +223,12 @@ pub async fn demo(data_dir: &Path, output: Output, yes: bool) -> Result<(), Fail
     }
     let notifier: Arc<dyn aiops_core::ports::Notifier> = Arc::new(aiops_local::TerminalNotifier::stderr());
     let stack = ask::stack(source, Arc::new(aiops_core::agent::offline::OfflineReasoner), notifier, options)?;
-    let request = StartRequest { question: DEMO_QUESTION.into(), actor: stack.options.actor.clone(), writes: true, ..StartRequest::default() };
+    let request = StartRequest {
+        question: DEMO_QUESTION.into(),
+        actor: stack.options.actor.clone(),
+        writes: true,
+        ..StartRequest::default()
+    };
     let outcome = Run { stack: &stack, request, approver, reject_reason: None, progress: true }.go().await?;
     let id = outcome.investigation.id.clone();
     if text {
@@ -186,7 +237,8 @@ pub async fn demo(data_dir: &Path, output: Output, yes: bool) -> Result<(), Fail
     ask::print_outcome(&outcome, output, &stack.reasoner_name)?;
     if text {
         println!("\n== Pods in production now (simulated cluster) ==");
-        let pods = aiops_core::tools::run(stack.source.reader(), "get_pods", &json!({"namespace": "production"})).await?;
+        let pods =
+            aiops_core::tools::run(stack.source.reader(), "get_pods", &json!({"namespace": "production"})).await?;
         print!("{}", pods.text);
         println!("\n== Audit trail ==");
         audit(data_dir, output, &id).await?;

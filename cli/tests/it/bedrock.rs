@@ -21,7 +21,9 @@ async fn scripted_bedrock_conversation_reaches_an_answer_over_http() {
             ("describe_pod", json!({"namespace": "production", "pod": pod})),
             ("get_pod_logs", json!({"namespace": "production", "pod": pod, "previous": true})),
         ]),
-        Scripted::text("payment-service is OOMKilled at its 512Mi limit. Would you like me to increase the memory limit to 1Gi?"),
+        Scripted::text(
+            "payment-service is OOMKilled at its 512Mi limit. Would you like me to increase the memory limit to 1Gi?",
+        ),
     ])
     .await
     .expect("fake bedrock");
@@ -31,9 +33,11 @@ async fn scripted_bedrock_conversation_reaches_an_answer_over_http() {
         .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
         .load()
         .await;
-    let reasoner = Arc::new(BedrockReasoner::new(&sdk, BedrockConfig::new("us.anthropic.claude-sonnet-4-20250514-v1:0")));
+    let reasoner =
+        Arc::new(BedrockReasoner::new(&sdk, BedrockConfig::new("us.anthropic.claude-sonnet-4-20250514-v1:0")));
     let h = harness("demo-oom-crashloop", reasoner, |_| {}).await;
-    let (inv, r) = aiops_cli::local::run_unattended(&h.stack, "Why is the payment-service pod crashing?").await.expect("run");
+    let (inv, r) =
+        aiops_cli::local::run_unattended(&h.stack, "Why is the payment-service pod crashing?").await.expect("run");
     assert_eq!(r.status, aiops_engine::ExecutionStatus::Succeeded, "{:?} {:?}", r.error, r.cause);
     assert!(inv.answer.expect("answer").text.contains("OOMKilled at its 512Mi"));
     assert_eq!(inv.turns, 3);
@@ -43,7 +47,10 @@ async fn scripted_bedrock_conversation_reaches_an_answer_over_http() {
     assert!(third.contains("OutOfMemoryError"), "the previous log did not reach the model: {third}");
     assert!(third.contains("toolResult"), "{third}");
     let events = h.stack.store.events(&inv.id).await.expect("events");
-    let tools: Vec<String> = events.iter().filter_map(|e| if let AuditKind::ToolCall { tool, .. } = &e.event { Some(tool.clone()) } else { None }).collect();
+    let tools: Vec<String> = events
+        .iter()
+        .filter_map(|e| if let AuditKind::ToolCall { tool, .. } = &e.event { Some(tool.clone()) } else { None })
+        .collect();
     let mut sorted = tools.clone();
     sorted.sort();
     assert_eq!(sorted, ["describe_pod", "get_pod_logs", "get_pods"], "{tools:?}");

@@ -27,7 +27,9 @@ async fn offline_reasoner_answers_every_corpus_question() {
     let all = scenarios();
     assert!(all.len() >= 30);
     for name in &all {
-        let expect: Value = serde_saphyr::from_str(&std::fs::read_to_string(corpus(name).join("expect.yaml")).expect("expect")).expect("yaml");
+        let expect: Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(corpus(name).join("expect.yaml")).expect("expect"))
+                .expect("yaml");
         let question = expect["question"].as_str().expect("question");
         let h = harness(name, Arc::new(OfflineReasoner), |_| {}).await;
         let (inv, result) = aiops_cli::local::run_unattended(&h.stack, question).await.expect("run");
@@ -55,14 +57,17 @@ async fn offline_reasoner_answers_every_corpus_question() {
                 problems.push(format!("{name}: proposes {bad}"));
             }
         }
-        if let Some(tool) = expect["action"]["tool"].as_str() {
-            if !proposed.contains(&tool) {
-                problems.push(format!("{name}: does not offer {tool}; offers {proposed:?}"));
-            }
+        if let Some(tool) = expect["action"]["tool"].as_str()
+            && !proposed.contains(&tool)
+        {
+            problems.push(format!("{name}: does not offer {tool}; offers {proposed:?}"));
         }
         for secret in expect["must_not_leak"].as_array().cloned().unwrap_or_default() {
             let s = secret.as_str().unwrap_or_default();
-            let transcript = serde_json::to_string(&aiops_core::ports::StateStore::messages(h.stack.store.as_ref(), &inv.id).await.expect("messages")).expect("json");
+            let transcript = serde_json::to_string(
+                &aiops_core::ports::StateStore::messages(h.stack.store.as_ref(), &inv.id).await.expect("messages"),
+            )
+            .expect("json");
             if !s.is_empty() && transcript.contains(s) {
                 problems.push(format!("{name}: secret {s:?} reached the transcript"));
             }

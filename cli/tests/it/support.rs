@@ -57,18 +57,39 @@ impl Reasoner for Scripted {
 
     async fn next(&self, input: &ReasonInput<'_>) -> aiops_core::Result<ReasonOutput> {
         self.seen.lock().expect("lock").push(input.messages.to_vec());
-        let step = self.steps.lock().expect("lock").pop().unwrap_or(Step::Answer { answer: aiops_core::agent::Answer { text: "done".into(), ..Default::default() } });
+        let step = self.steps.lock().expect("lock").pop().unwrap_or(Step::Answer {
+            answer: aiops_core::agent::Answer { text: "done".into(), ..Default::default() },
+        });
         let message = match &step {
             Step::Tools { calls } => Message {
                 role: aiops_core::agent::Role::Assistant,
-                content: calls.iter().map(|c| aiops_core::agent::Block::ToolUse { id: c.id.clone(), name: c.tool.clone(), input: c.args.clone() }).collect(),
+                content: calls
+                    .iter()
+                    .map(|c| aiops_core::agent::Block::ToolUse {
+                        id: c.id.clone(),
+                        name: c.tool.clone(),
+                        input: c.args.clone(),
+                    })
+                    .collect(),
             },
             Step::Propose { call_id, action } => Message {
                 role: aiops_core::agent::Role::Assistant,
-                content: vec![aiops_core::agent::Block::ToolUse { id: call_id.clone(), name: action.tool.clone(), input: action.args.clone() }],
+                content: vec![aiops_core::agent::Block::ToolUse {
+                    id: call_id.clone(),
+                    name: action.tool.clone(),
+                    input: action.args.clone(),
+                }],
             },
-            Step::Answer { answer } => Message { role: aiops_core::agent::Role::Assistant, content: vec![aiops_core::agent::Block::Text { text: answer.text.clone() }] },
+            Step::Answer { answer } => Message {
+                role: aiops_core::agent::Role::Assistant,
+                content: vec![aiops_core::agent::Block::Text { text: answer.text.clone() }],
+            },
         };
-        Ok(ReasonOutput { step, message, usage: Usage { input_tokens: 100, output_tokens: 10, ..Usage::default() }, model: "scripted".into() })
+        Ok(ReasonOutput {
+            step,
+            message,
+            usage: Usage { input_tokens: 100, output_tokens: 10, ..Usage::default() },
+            model: "scripted".into(),
+        })
     }
 }

@@ -17,7 +17,11 @@ fn ask(q: &str, writes: bool) -> StartRequest {
     StartRequest { question: q.into(), actor: "local:tester".into(), writes, ..StartRequest::default() }
 }
 
-async fn drive(h: &crate::support::Harness, req: StartRequest, decide: Option<bool>) -> (aiops_core::agent::Investigation, aiops_engine::ExecutionResult) {
+async fn drive(
+    h: &crate::support::Harness,
+    req: StartRequest,
+    decide: Option<bool>,
+) -> (aiops_core::agent::Investigation, aiops_engine::ExecutionResult) {
     let (inv, handle) = h.stack.start(req).await.expect("start");
     let mut decided = false;
     loop {
@@ -25,12 +29,17 @@ async fn drive(h: &crate::support::Harness, req: StartRequest, decide: Option<bo
             break;
         }
         h.stack.deliver_decisions().await;
-        if let (false, Some(approve)) = (decided, decide) {
-            if let Some(a) = h.stack.pending_approval(&inv.id).await.expect("list") {
-                let d = Decision { approve, by: "local:approver".into(), reason: (!approve).then(|| "not now".into()), comment: None };
-                h.stack.decide(&a.id, &d).await.expect("decide");
-                decided = true;
-            }
+        if let (false, Some(approve)) = (decided, decide)
+            && let Some(a) = h.stack.pending_approval(&inv.id).await.expect("list")
+        {
+            let d = Decision {
+                approve,
+                by: "local:approver".into(),
+                reason: (!approve).then(|| "not now".into()),
+                comment: None,
+            };
+            h.stack.decide(&a.id, &d).await.expect("decide");
+            decided = true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -57,7 +66,9 @@ async fn tool_loop_answers_the_oom_question_without_writes() {
     assert!(s.contains(&"RunTools".to_string()) && !s.contains(&"PlanAction".to_string()), "{s:?}");
     let events = h.stack.store.events(&inv.id).await.expect("events");
     assert!(verify_chain(&inv.id, &events).is_ok());
-    assert!(events.iter().any(|e| matches!(&e.event, AuditKind::ToolCall { tool, .. } if tool == "analyze_pod_issues")));
+    assert!(
+        events.iter().any(|e| matches!(&e.event, AuditKind::ToolCall { tool, .. } if tool == "analyze_pod_issues"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,7 +82,13 @@ async fn approved_action_is_planned_approved_executed_and_verified() {
     }
     assert_eq!(inv.executed_actions.len(), 1, "{inv:#?}");
     assert_eq!(inv.executed_actions[0].tool, "set_container_resources");
-    let dep = h.stack.source.sim().expect("sim").get(aiops_core::Kind::Deployment, Some("production"), "payment-service").expect("deployment");
+    let dep = h
+        .stack
+        .source
+        .sim()
+        .expect("sim")
+        .get(aiops_core::Kind::Deployment, Some("production"), "payment-service")
+        .expect("deployment");
     let limit = dep.pointer("/spec/template/spec/containers/0/resources/limits/memory").cloned();
     assert_eq!(limit, Some(json!("1Gi")), "the limit was not raised: {dep:#}");
     let events = h.stack.store.events(&inv.id).await.expect("events");
@@ -94,7 +111,13 @@ async fn rejected_action_changes_nothing() {
     let s = states(&r);
     assert!(s.contains(&"RequestApproval".to_string()) && !s.contains(&"ExecuteAction".to_string()), "{s:?}");
     assert!(inv.executed_actions.is_empty());
-    let dep = h.stack.source.sim().expect("sim").get(aiops_core::Kind::Deployment, Some("production"), "payment-service").expect("deployment");
+    let dep = h
+        .stack
+        .source
+        .sim()
+        .expect("sim")
+        .get(aiops_core::Kind::Deployment, Some("production"), "payment-service")
+        .expect("deployment");
     assert_eq!(dep.pointer("/spec/template/spec/containers/0/resources/limits/memory").cloned(), Some(json!("512Mi")));
     assert!(inv.answer.expect("answer").text.contains("rejected by local:approver"));
 }
@@ -129,17 +152,29 @@ async fn forbidden_write_is_refused_by_policy_and_audited() {
     assert!(s.contains(&"PlanAction".to_string()) && !s.contains(&"RequestApproval".to_string()), "{s:?}");
     let events = h.stack.store.events(&inv.id).await.expect("events");
     assert!(
-        events.iter().any(|e| matches!(&e.event, AuditKind::ActionRefused { reason, .. } if reason.contains("scaling to zero"))),
+        events
+            .iter()
+            .any(|e| matches!(&e.event, AuditKind::ActionRefused { reason, .. } if reason.contains("scaling to zero"))),
         "no refusal in the trail"
     );
-    let dep = h.stack.source.sim().expect("sim").get(aiops_core::Kind::Deployment, Some("production"), "payment-service").expect("deployment");
+    let dep = h
+        .stack
+        .source
+        .sim()
+        .expect("sim")
+        .get(aiops_core::Kind::Deployment, Some("production"), "payment-service")
+        .expect("deployment");
     assert_eq!(dep.pointer("/spec/replicas").cloned(), Some(json!(1)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_off_never_reach_the_write_function() {
     let reasoner = Scripted::new(vec![Step::Tools {
-        calls: vec![ToolCall { id: "w1".into(), tool: "restart_deployment".into(), args: json!({"namespace": "production", "deployment": "payment-service"}) }],
+        calls: vec![ToolCall {
+            id: "w1".into(),
+            tool: "restart_deployment".into(),
+            args: json!({"namespace": "production", "deployment": "payment-service"}),
+        }],
     }]);
     let h = harness("demo-oom-crashloop", reasoner.clone(), |_| {}).await;
     let (inv, r) = drive(&h, ask("restart payment-service", false), Some(true)).await;
@@ -155,7 +190,11 @@ async fn writes_off_never_reach_the_write_function() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_tool_becomes_an_error_result_the_model_sees() {
     let reasoner = Scripted::new(vec![Step::Tools {
-        calls: vec![ToolCall { id: "t1".into(), tool: "describe_pod".into(), args: json!({"namespace": "production", "pod": "no-such-pod"}) }],
+        calls: vec![ToolCall {
+            id: "t1".into(),
+            tool: "describe_pod".into(),
+            args: json!({"namespace": "production", "pod": "no-such-pod"}),
+        }],
     }]);
     let h = harness("demo-oom-crashloop", reasoner.clone(), |_| {}).await;
     let (_inv, r) = drive(&h, ask("describe no-such-pod", false), None).await;
@@ -167,10 +206,16 @@ async fn failing_tool_becomes_an_error_result_the_model_sees() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_cluster_is_retried_then_caught_by_the_map() {
-    let reasoner = Scripted::new(vec![Step::Tools { calls: vec![ToolCall { id: "t1".into(), tool: "get_pods".into(), args: json!({}) }] }]);
+    let reasoner = Scripted::new(vec![Step::Tools {
+        calls: vec![ToolCall { id: "t1".into(), tool: "get_pods".into(), args: json!({}) }],
+    }]);
     // Nothing listens on port 9: every call is refused (a transient error), retried, then caught.
     let dead = aiops_kube::from_url("http://127.0.0.1:9").await.expect("client");
-    let h = crate::support::harness_on(aiops_cli::source::Source::live(dead, "unreachable".into()), reasoner.clone(), |_| {});
+    let h = crate::support::harness_on(
+        aiops_cli::source::Source::live(dead, "unreachable".into()),
+        reasoner.clone(),
+        |_| {},
+    );
     let (_inv, r) = drive(&h, ask("show me the pods", false), None).await;
     assert_eq!(r.status, ExecutionStatus::Succeeded, "{:?}", r.error);
     assert!(states(&r).contains(&"ToolFailed".to_string()), "{:?}", states(&r));
@@ -181,7 +226,11 @@ async fn unreachable_cluster_is_retried_then_caught_by_the_map() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn turn_budget_ends_with_an_answer_that_says_so() {
-    let calls = (0..20).map(|i| Step::Tools { calls: vec![ToolCall { id: format!("t{i}"), tool: "get_nodes".into(), args: json!({}) }] }).collect();
+    let calls = (0..20)
+        .map(|i| Step::Tools {
+            calls: vec![ToolCall { id: format!("t{i}"), tool: "get_nodes".into(), args: json!({}) }],
+        })
+        .collect();
     let h = harness("healthy-cluster", Scripted::new(calls), |o| o.budget.max_turns = 3).await;
     let (inv, r) = drive(&h, ask("loop forever", false), None).await;
     assert_eq!(r.status, ExecutionStatus::Succeeded, "{:?}", r.error);

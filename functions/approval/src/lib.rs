@@ -27,8 +27,22 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, FnError> {
     let ev: ApprovalEvent = workflow::parse_event(event)?;
     let now = jiff::Timestamp::now();
     match ev.mode.as_str() {
-        "request" => Ok(approval::request(deps.state.as_ref(), deps.audit.as_ref(), deps.approvals.as_ref(), deps.notifier.as_ref(), &deps.links, &ev, now).await?),
-        "expire" => Ok(approval::expire(deps.state.as_ref(), deps.audit.as_ref(), deps.approvals.as_ref(), &ev, now).await?),
-        other => Err(FnError { error_type: "Aiops.InvalidInput".into(), message: format!("unknown mode {other:?}: expected request or expire") }),
+        "request" => Ok(approval::request(
+            deps.state.as_ref(),
+            deps.audit.as_ref(),
+            deps.approvals.as_ref(),
+            deps.notifier.as_ref(),
+            &deps.links,
+            &ev,
+            now,
+        )
+        .await?),
+        "expire" => {
+            Ok(approval::expire(deps.state.as_ref(), deps.audit.as_ref(), deps.approvals.as_ref(), &ev, now).await?)
+        }
+        other => Err(FnError {
+            error_type: "Aiops.InvalidInput".into(),
+            message: format!("unknown mode {other:?}: expected request or expire"),
+        }),
     }
 }

@@ -28,11 +28,17 @@ async fn main() -> Result<(), Error> {
         audit: store.clone(),
         approvals: store,
         notifier: Arc::new(SnsNotifier::new(&sdk, topic)),
-        links: ApprovalLinks { execution_link: Some(aiops_aws::locks::execution_link), page_url: cfg.approvals_url.clone(), cli_prefix: String::new() },
+        links: ApprovalLinks {
+            execution_link: Some(aiops_aws::locks::execution_link),
+            page_url: cfg.approvals_url.clone(),
+            cli_prefix: String::new(),
+        },
     };
     lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| {
         let deps = &deps;
-        async move { handle(deps, e.payload).await.map_err(|f| Diagnostic { error_type: f.error_type, error_message: f.message }) }
+        async move {
+            handle(deps, e.payload).await.map_err(|f| Diagnostic { error_type: f.error_type, error_message: f.message })
+        }
     }))
     .await
 }

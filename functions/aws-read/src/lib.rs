@@ -28,6 +28,8 @@ pub struct Deps {
 pub async fn handle(deps: &Deps, event: Value) -> Result<Value, FnError> {
     let ev: ToolEvent = workflow::parse_event(event)?;
     let result = deps.inspector.run(deps.reader.as_deref(), &ev.call.tool, &ev.call.args).await;
-    let out = workflow::record_tool_result(deps.state.as_ref(), deps.audit.as_ref(), deps.max_result_bytes, &ev, result).await?;
+    let out =
+        workflow::record_tool_result(deps.state.as_ref(), deps.audit.as_ref(), deps.max_result_bytes, &ev, result)
+            .await?;
     Ok(workflow::to_output(&out))
 }

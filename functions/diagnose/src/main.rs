@@ -29,7 +29,9 @@ async fn main() -> Result<(), Error> {
     };
     lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| {
         let deps = &deps;
-        async move { handle(deps, e.payload).await.map_err(|f| Diagnostic { error_type: f.error_type, error_message: f.message }) }
+        async move {
+            handle(deps, e.payload).await.map_err(|f| Diagnostic { error_type: f.error_type, error_message: f.message })
+        }
     }))
     .await
 }

@@ -23,6 +23,13 @@ pub struct Deps {
 /// Throttled/transient failures (retried by the state machine); other failures are results.
 pub async fn handle(deps: &Deps, event: Value) -> Result<Value, FnError> {
     let ev: ToolEvent = workflow::parse_event(event)?;
-    let out = workflow::run_tool_call(deps.reader.as_ref(), deps.state.as_ref(), deps.audit.as_ref(), deps.max_result_bytes, ev).await?;
+    let out = workflow::run_tool_call(
+        deps.reader.as_ref(),
+        deps.state.as_ref(),
+        deps.audit.as_ref(),
+        deps.max_result_bytes,
+        ev,
+    )
+    .await?;
     Ok(workflow::to_output(&out))
 }

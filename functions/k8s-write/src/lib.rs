@@ -48,6 +48,9 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, FnError> {
     match ev.mode.as_str() {
         "plan" => Ok(write::plan(&deps.write_deps(), &ev, now).await?),
         "execute" => Ok(write::execute(&deps.write_deps(), &ev, now).await?),
-        other => Err(FnError { error_type: "Aiops.InvalidInput".into(), message: format!("unknown mode {other:?}: expected plan or execute") }),
+        other => Err(FnError {
+            error_type: "Aiops.InvalidInput".into(),
+            message: format!("unknown mode {other:?}: expected plan or execute"),
+        }),
     }
 }

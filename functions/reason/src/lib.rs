@@ -28,10 +28,23 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, FnError> {
     let now = jiff::Timestamp::now();
     match ev.mode.as_deref() {
         None => Ok(workflow::to_output(
-            &workflow::reason_step(deps.state.as_ref(), deps.audit.as_ref(), deps.reasoner.as_ref(), &deps.config, ev, now).await?,
+            &workflow::reason_step(
+                deps.state.as_ref(),
+                deps.audit.as_ref(),
+                deps.reasoner.as_ref(),
+                &deps.config,
+                ev,
+                now,
+            )
+            .await?,
         )),
-        Some("finalize") => Ok(workflow::finalize(deps.state.as_ref(), deps.audit.as_ref(), deps.notifier.as_ref(), &ev, now).await?),
+        Some("finalize") => {
+            Ok(workflow::finalize(deps.state.as_ref(), deps.audit.as_ref(), deps.notifier.as_ref(), &ev, now).await?)
+        }
         Some("fail") => Ok(workflow::fail(deps.state.as_ref(), deps.audit.as_ref(), &ev, now).await?),
-        Some(other) => Err(FnError { error_type: "Aiops.InvalidInput".into(), message: format!("unknown mode {other:?}: expected finalize or fail") }),
+        Some(other) => Err(FnError {
+            error_type: "Aiops.InvalidInput".into(),
+            message: format!("unknown mode {other:?}: expected finalize or fail"),
+        }),
     }
 }

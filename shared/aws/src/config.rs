@@ -47,9 +47,11 @@ impl FunctionConfig {
         };
         let defaults = Budget::default();
         let budget = Budget {
-            max_turns: u32::try_from(num("AIOPS_MAX_TURNS", u64::from(defaults.max_turns))?).map_err(|_| ConfigError("AIOPS_MAX_TURNS is too large".into()))?,
+            max_turns: u32::try_from(num("AIOPS_MAX_TURNS", u64::from(defaults.max_turns))?)
+                .map_err(|_| ConfigError("AIOPS_MAX_TURNS is too large".into()))?,
             max_input_tokens: num("AIOPS_MAX_INPUT_TOKENS", defaults.max_input_tokens)?,
-            max_result_bytes: usize::try_from(num("AIOPS_MAX_RESULT_BYTES", defaults.max_result_bytes as u64)?).unwrap_or(defaults.max_result_bytes),
+            max_result_bytes: usize::try_from(num("AIOPS_MAX_RESULT_BYTES", defaults.max_result_bytes as u64)?)
+                .unwrap_or(defaults.max_result_bytes),
         };
         let policy_default = Policy::default();
         let policy = Policy {
@@ -57,13 +59,19 @@ impl FunctionConfig {
             deny_namespaces: list("AIOPS_DENY_NAMESPACES", &["kube-system"]),
             allow_scale_to_zero: get("AIOPS_ALLOW_SCALE_TO_ZERO").is_some_and(|v| v == "true"),
             max_replicas: i64::try_from(num("AIOPS_MAX_REPLICAS", 50)?).unwrap_or(50),
-            max_resource_factor: get("AIOPS_MAX_RESOURCE_FACTOR").and_then(|v| v.parse().ok()).unwrap_or(policy_default.max_resource_factor),
+            max_resource_factor: get("AIOPS_MAX_RESOURCE_FACTOR")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(policy_default.max_resource_factor),
             memory_ceiling: get("AIOPS_MEMORY_CEILING").unwrap_or(policy_default.memory_ceiling),
             cpu_ceiling: get("AIOPS_CPU_CEILING").unwrap_or(policy_default.cpu_ceiling),
             lock_seconds: policy_default.lock_seconds,
         };
         Ok(FunctionConfig {
-            tables: TableNames { state: need("AIOPS_STATE_TABLE")?, audit: need("AIOPS_AUDIT_TABLE")?, approvals: need("AIOPS_APPROVALS_TABLE")? },
+            tables: TableNames {
+                state: need("AIOPS_STATE_TABLE")?,
+                audit: need("AIOPS_AUDIT_TABLE")?,
+                approvals: need("AIOPS_APPROVALS_TABLE")?,
+            },
             topic_arn: get("AIOPS_TOPIC_ARN").filter(|v| !v.is_empty()),
             cluster_name: get("AIOPS_CLUSTER_NAME").filter(|v| !v.is_empty()),
             workflow: WorkflowConfig { budget, approval_timeout_seconds: num("AIOPS_APPROVAL_TIMEOUT_SECONDS", 3600)? },
@@ -105,7 +113,8 @@ mod tests {
         let cfg = FunctionConfig::from_vars(vars).expect("config");
         assert_eq!(cfg.policy.deny_namespaces, vec!["kube-system", "payments"]);
         assert_eq!(cfg.workflow.budget.max_turns, 7);
-        let bad = FunctionConfig::from_vars(|k| if k == "AIOPS_MAX_TURNS" { Some("many".into()) } else { vars(k) }).expect_err("bad number");
+        let bad = FunctionConfig::from_vars(|k| if k == "AIOPS_MAX_TURNS" { Some("many".into()) } else { vars(k) })
+            .expect_err("bad number");
         assert!(bad.to_string().contains("AIOPS_MAX_TURNS"), "{bad}");
     }
 }

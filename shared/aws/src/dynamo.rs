@@ -1,5 +1,5 @@
-//! The DynamoDB stores: [`DynamoStore`] implements [`StateStore`](aiops_core::ports::StateStore), [`AuditLog`](aiops_core::ports::AuditLog) and
-//! [`ApprovalStore`](aiops_core::ports::ApprovalStore) over three tables, plus a per-object lock ([`DynamoStore::try_lock`]).
+//! The DynamoDB stores: [`DynamoStore`] implements [`StateStore`], [`AuditLog`] and
+//! [`ApprovalStore`] over three tables, plus a per-object lock ([`DynamoStore::try_lock`]).
 //!
 //! Every write that must not be lost or repeated is a conditional write; reads that follow
 //! writes of the same workflow use consistent reads (base-table queries and `GetItem`); only
@@ -50,20 +50,20 @@
 //! ## Audit table (`pk`, `sk`): append-only
 //!
 //! One item per event: `pk = INV#<id>`, `sk = EVT#<seq, 20 digits>`, with `investigation_id`,
-//! `seq`, `at` (RFC 3339), `actor`, `type`, `event` (the [`AuditKind`](aiops_core::agent::audit::AuditKind) as JSON), `prev_hash`,
-//! `hash`, `day` (`2025-11-30`, UTC) and `at_key = <at, fixed width>#<id>#<seq, 20 digits>`.
-//! Global secondary index `by_day` (`day`, `at_key`, all attributes) serves
-//! [`AuditLog::events_on`](aiops_core::ports::AuditLog::events_on) in time order.
+//! `seq`, `at` (RFC 3339), `actor`, `type`, `event` (the [`AuditKind`] as JSON),
+//! `prev_hash`, `hash`, `day` (`2025-11-30`, UTC) and
+//! `at_key = <at, fixed width>#<id>#<seq, 20 digits>`. Global secondary index `by_day`
+//! (`day`, `at_key`, all attributes) serves [`AuditLog::events_on`] in time order.
 //!
 //! An append reads the last event (consistent query, `ScanIndexForward = false`, `Limit = 1`),
-//! builds the next one with [`AuditEvent::next`](aiops_core::agent::audit::AuditEvent::next) and puts it with
+//! builds the next one with [`AuditEvent::next`] and puts it with
 //! `attribute_not_exists(pk) AND attribute_not_exists(sk)`. When a concurrent append took that
 //! sequence number first, it waits a short jittered while and starts over from the new last
 //! event (at most [`MAX_APPEND_ATTEMPTS`] times): no event is lost, none is duplicated, none
 //! is overwritten. Nothing in this crate updates or deletes an audit item; the deployed roles
-//! are not allowed to either, and [`aiops_core::agent::audit::verify_chain`] detects an item
-//! edited or deleted by anyone with direct table access. `create_tables` turns point-in-time
-//! recovery on for this table.
+//! are not allowed to either, and the hash chain exposes an item edited or deleted by anyone
+//! with direct table access ([`verify_chain`]). `create_tables` turns point-in-time recovery
+//! on for this table.
 //!
 //! ## Approvals table (`pk`)
 //!
@@ -71,8 +71,8 @@
 //! mutable fields as attributes (`status`, `decided_by`, `decided_at`, `reason`, `comment`,
 //! `used_at`), `action_hash`, `expires_at_ns` (the request's expiry in epoch nanoseconds, for
 //! conditions; not a TTL), and `task_token`. The token is read only by
-//! [`ApprovalStore::decide`](aiops_core::ports::ApprovalStore::decide): `get` and `list` project it away, and the indexes do not include
-//! it. Global secondary indexes (`INCLUDE` projections without the token):
+//! [`ApprovalStore::decide`]: `get` and `list` project it away, and the indexes do not
+//! include it. Global secondary indexes (`INCLUDE` projections without the token):
 //! `by_created` (`gsi1pk = APPROVALS`, `gsi1sk = <requested_at>#<id>`) and `by_status`
 //! (`gsi2pk = APPROVALS#<status>`, `gsi1sk`).
 //!
@@ -81,6 +81,23 @@
 //! AND action_hash = :hash`. When a condition fails, the item is read to say exactly why
 //! (decided by whom and when, expired, used, bound to another action), and a pending request
 //! found past its expiry is marked expired (conditionally).
+//!
+//! # Testing on the emulator
+//!
+//! moto 5 evaluates a condition and then writes without a lock, on one thread per request,
+//! so concurrent conditional writes are not atomic there (DynamoDB's are). The tests that race
+//! appends or locks therefore run on a moto whose DynamoDB writes are serialized
+//! (`tests/it/dynamo/atomic_moto.rs`); against plain moto, 40 concurrent appends produce
+//! duplicate sequence numbers.
+//!
+//! [`StateStore`]: aiops_core::ports::StateStore
+//! [`AuditLog`]: aiops_core::ports::AuditLog
+//! [`AuditLog::events_on`]: aiops_core::ports::AuditLog::events_on
+//! [`ApprovalStore`]: aiops_core::ports::ApprovalStore
+//! [`ApprovalStore::decide`]: aiops_core::ports::ApprovalStore::decide
+//! [`AuditKind`]: aiops_core::agent::audit::AuditKind
+//! [`AuditEvent::next`]: aiops_core::agent::audit::AuditEvent::next
+//! [`verify_chain`]: aiops_core::agent::audit::verify_chain
 
 mod approvals;
 mod audit;

@@ -25,7 +25,7 @@ use std::error::Error as StdError;
 use std::fmt::Debug;
 
 use aiops_core::{Error, ErrorClass};
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 /// A raw response whose HTTP status can be read. Implemented for the SDKs' `HttpResponse` (one
 /// type shared by every `aws-sdk-*` crate), so [`classify`] accepts any SDK's errors.
@@ -180,11 +180,11 @@ where
 }
 
 /// What a person needs to read about an SDK error: the service's code and message for a
-/// service error, the error chain's `Display` otherwise (never `Debug` output).
+/// service error, the `Display` of the error and its sources otherwise (never `Debug` output).
 pub fn describe<E, R>(err: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + StdError + 'static,
-    R: Debug,
+    R: HttpStatus + Debug + 'static,
 {
     match err {
         SdkError::ServiceError(ctx) => {
@@ -193,11 +193,27 @@ where
                 (Some(code), Some(message)) if !message.is_empty() => format!("{code}: {message}"),
                 (Some(code), _) => code.to_string(),
                 (None, Some(message)) => message.to_string(),
-                (None, None) => DisplayErrorContext(e).to_string(),
+                (None, None) => format!("HTTP {}: {}", ctx.raw().http_status(), display_chain(e)),
             }
         }
-        other => DisplayErrorContext(other).to_string(),
+        other => display_chain(other),
     }
+}
+
+/// An error's `Display` followed by its sources', `: `-separated (a source whose text the
+/// message already holds is skipped).
+fn display_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }
 
 /// Builds the crate's error for a failed SDK call. `operation` is the IAM action of the call
@@ -309,6 +325,24 @@ mod tests {
         assert_eq!(classify(&io), ErrorClass::Transient);
         let built: SdkError<PutItemError, HttpResponse> = SdkError::construction_failure("missing TableName");
         assert_eq!(classify(&built), ErrorClass::InvalidInput);
+    }
+
+    #[test]
+    fn failures_without_a_service_code_read_as_their_chain_not_debug() {
+        let io: SdkError<PutItemError, HttpResponse> =
+            SdkError::dispatch_failure(aws_sdk_dynamodb::error::ConnectorError::io("connection refused".into()));
+        let text = describe(&io);
+        assert!(text.contains("connection refused"), "{text}");
+        assert!(!text.contains("ConnectorError") && !text.contains('{'), "{text}");
+        let unhandled = service("", "", 502);
+        let meta = ErrorMetadata::builder().build();
+        let unhandled = match unhandled {
+            SdkError::ServiceError(ctx) => SdkError::service_error(PutItemError::generic(meta), ctx.into_raw()),
+            other => other,
+        };
+        let text = describe(&unhandled);
+        assert!(text.starts_with("HTTP 502: "), "{text}");
+        assert_eq!(classify(&unhandled), ErrorClass::Transient);
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! [`ToolOutput`]: typed data plus a compact text rendering, bounded to
 //! [`MAX_TEXT_BYTES`].
 //!
-//! Every SDK failure goes through [`crate::error::backend_error`]: classified (throttling is
-//! retryable), naming the IAM action a forbidden caller lacks, never carrying SDK `Debug`
-//! output. "Nothing there" is an answer, not an error: a cluster without nodegroups, Container
+//! Every SDK failure goes through [`crate::error::backend_error`] (an answer carrying no error
+//! code at all, such as an HTML page from an endpoint speaking another protocol, says just
+//! that): classified (throttling is retryable), naming the IAM action a forbidden caller
+//! lacks, never carrying SDK `Debug` output. "Nothing there" is an answer, not an error: a cluster without nodegroups, Container
 //! Insights not enabled, a log group that does not exist, an endpoint (such as an emulator)
 //! that does not serve add-ons or insights. The IAM actions each tool needs are listed in
 //! `shared/aws/IAM.md`.
@@ -34,7 +35,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{HttpStatus, backend_error, backend_error_as, classify, error_code};
-
 
 pub use cluster::{AddonRow, ClusterResult, HealthIssue, InsightRow};
 pub use logs::LogsResult;
@@ -157,45 +157,28 @@ fn render<T: Render>(result: T) -> (Value, String) {
     (serde_json::to_value(&result).unwrap_or(Value::Null), text)
 }
 
-/// The error of a failed SDK call: [`backend_error`] for a service's error (code and
-/// message), else a message built from the error chain's `Display` alone (the SDK's own
-/// rendering of unreadable answers and connection failures appends its `Debug` output).
+/// The error of a failed SDK call: [`backend_error`], except for an answer that carries no
+/// error code at all (an endpoint speaking another protocol, an HTML error page), which says
+/// so.
 fn aws_error<E, R>(operation: &str, err: SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: HttpStatus + Debug + Send + Sync + 'static,
 {
-    let message = match &err {
-        SdkError::ServiceError(ctx) if ctx.err().code().is_some() || ctx.err().message().is_some() => {
-            return backend_error(operation, err);
-        }
-        SdkError::ServiceError(ctx) => format!(
-            "the endpoint answered HTTP {} with a body that is not this service's protocol (is the endpoint URL right?)",
+    let status = match &err {
+        SdkError::ServiceError(ctx) if ctx.err().code().is_none() && ctx.err().message().is_none() => {
             ctx.raw().http_status()
-        ),
-        other => chain(other),
-    };
-    let class = classify(&err);
-    let message = if class == ErrorClass::Forbidden {
-        format!("{message} (the caller needs IAM permission {operation})")
-    } else {
-        message
-    };
-    backend_error_as(class, operation, message, err)
-}
-
-/// `outer: inner: innermost`, from `Display` only.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut next = err.source();
-    while let Some(e) = next {
-        let text = e.to_string();
-        if parts.last() != Some(&text) {
-            parts.push(text);
         }
-        next = e.source();
+        _ => return backend_error(operation, err),
+    };
+    let mut message = format!(
+        "the endpoint answered HTTP {status} with a body that is not this service's protocol (is the endpoint URL right?)"
+    );
+    let class = classify(&err);
+    if class == ErrorClass::Forbidden {
+        message.push_str(&format!(" (the caller needs IAM permission {operation})"));
     }
-    parts.join(": ")
+    backend_error_as(class, operation, message, err)
 }
 
 /// The error of a call naming a cluster: an unknown cluster is a `NotFound` that names the

@@ -105,7 +105,11 @@ pub async fn capture(reader: &dyn ClusterReader, namespace: Option<&str>) -> Res
                         logs.insert(key, text);
                         report.logs += 1;
                     }
-                    Err(e) => report.skipped.push(format!("log {ns}/{name}/{}{}: {e}", cs.name, if previous { " (previous)" } else { "" })),
+                    Err(e) => report.skipped.push(format!(
+                        "log {ns}/{name}/{}{}: {e}",
+                        cs.name,
+                        if previous { " (previous)" } else { "" }
+                    )),
                 }
             }
         }

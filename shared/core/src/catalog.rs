@@ -388,19 +388,16 @@ fn check(schema: &Value, value: &Value, path: &str) -> std::result::Result<(), S
             };
             let props = schema.get("properties").and_then(Value::as_object);
             for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-                if let Some(req) = req.as_str() {
-                    if map.get(req).is_none_or(Value::is_null) {
-                        return Err(format!("missing required argument {req:?}"));
-                    }
+                if let Some(req) = req.as_str()
+                    && map.get(req).is_none_or(Value::is_null)
+                {
+                    return Err(format!("missing required argument {req:?}"));
                 }
             }
             for (k, v) in map {
                 match props.and_then(|p| p.get(k)) {
-                    Some(sub) => {
-                        if !v.is_null() {
-                            check(sub, v, k)?;
-                        }
-                    }
+                    Some(sub) if !v.is_null() => check(sub, v, k)?,
+                    Some(_) => {}
                     None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
                         let known: Vec<&str> =
                             props.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
@@ -415,16 +412,16 @@ fn check(schema: &Value, value: &Value, path: &str) -> std::result::Result<(), S
             let Some(s) = value.as_str() else {
                 return Err(format!("{} must be a string", at(path)));
             };
-            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-                if s.chars().count() as u64 > max {
-                    return Err(format!("{} is longer than {max} characters", at(path)));
-                }
+            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+                && s.chars().count() as u64 > max
+            {
+                return Err(format!("{} is longer than {max} characters", at(path)));
             }
-            if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-                if !allowed.iter().any(|a| a.as_str() == Some(s)) {
-                    let list: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
-                    return Err(format!("{} must be one of {}, not {s:?}", at(path), list.join(", ")));
-                }
+            if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+                && !allowed.iter().any(|a| a.as_str() == Some(s))
+            {
+                let list: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
+                return Err(format!("{} must be one of {}, not {s:?}", at(path), list.join(", ")));
             }
             match schema.get("pattern").and_then(Value::as_str) {
                 Some(DNS_LABEL) if !is_dns_label(s) => Err(format!(
@@ -445,15 +442,15 @@ fn check(schema: &Value, value: &Value, path: &str) -> std::result::Result<(), S
             let Some(n) = value.as_i64() else {
                 return Err(format!("{} must be an integer", at(path)));
             };
-            if let Some(min) = schema.get("minimum").and_then(Value::as_i64) {
-                if n < min {
-                    return Err(format!("{} must be at least {min}", at(path)));
-                }
+            if let Some(min) = schema.get("minimum").and_then(Value::as_i64)
+                && n < min
+            {
+                return Err(format!("{} must be at least {min}", at(path)));
             }
-            if let Some(max) = schema.get("maximum").and_then(Value::as_i64) {
-                if n > max {
-                    return Err(format!("{} must be at most {max}", at(path)));
-                }
+            if let Some(max) = schema.get("maximum").and_then(Value::as_i64)
+                && n > max
+            {
+                return Err(format!("{} must be at most {max}", at(path)));
             }
             Ok(())
         }

@@ -63,8 +63,7 @@ impl PodBuilder {
 
     /// Makes the pod owned by ReplicaSet `rs` (with its pod-template-hash label).
     pub fn owned_by_rs(mut self, rs: &str) -> Self {
-        self.0["metadata"]["ownerReferences"] =
-            json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": uid(rs), "controller": true, "blockOwnerDeletion": true}]);
+        self.0["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": uid(rs), "controller": true, "blockOwnerDeletion": true}]);
         if let Some(hash) = rs.rsplit('-').next() {
             self.0["metadata"]["labels"]["pod-template-hash"] = json!(hash);
         }
@@ -78,7 +77,8 @@ impl PodBuilder {
             "ReplicaSet" | "StatefulSet" | "DaemonSet" => "apps/v1",
             _ => "v1",
         };
-        self.0["metadata"]["ownerReferences"] = json!([{"apiVersion": api, "kind": kind, "name": name, "uid": uid(name), "controller": true}]);
+        self.0["metadata"]["ownerReferences"] =
+            json!([{"apiVersion": api, "kind": kind, "name": name, "uid": uid(name), "controller": true}]);
         self
     }
 
@@ -115,7 +115,8 @@ impl PodBuilder {
         cs["restartCount"] = json!(restarts);
         cs["started"] = json!(false);
         cs["state"] = json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s restarting failed container=app"}});
-        cs["lastState"] = json!({"terminated": {"reason": "Error", "exitCode": 1, "startedAt": ago(130), "finishedAt": ago(120)}});
+        cs["lastState"] =
+            json!({"terminated": {"reason": "Error", "exitCode": 1, "startedAt": ago(130), "finishedAt": ago(120)}});
         self
     }
 
@@ -161,8 +162,7 @@ impl PodBuilder {
         self.0["status"]["phase"] = json!("Succeeded");
         self.0["status"]["conditions"][3]["status"] = json!("False");
         self.0["status"]["containerStatuses"][0]["ready"] = json!(false);
-        self.0["status"]["containerStatuses"][0]["state"] =
-            json!({"terminated": {"reason": "Completed", "exitCode": 0, "startedAt": ago(3600), "finishedAt": ago(3500)}});
+        self.0["status"]["containerStatuses"][0]["state"] = json!({"terminated": {"reason": "Completed", "exitCode": 0, "startedAt": ago(3600), "finishedAt": ago(3500)}});
         self
     }
 
@@ -208,7 +208,15 @@ pub fn deployment(ns: &str, name: &str, replicas: i32, ready: i32, revision: i64
 }
 
 /// A ReplicaSet owned by Deployment `deployment`.
-pub fn replicaset(ns: &str, deployment: &str, hash: &str, revision: i64, image: &str, replicas: i32, ready: i32) -> Value {
+pub fn replicaset(
+    ns: &str,
+    deployment: &str,
+    hash: &str,
+    revision: i64,
+    image: &str,
+    replicas: i32,
+    ready: i32,
+) -> Value {
     let name = format!("{deployment}-{hash}");
     json!({
         "apiVersion": "apps/v1", "kind": "ReplicaSet",
@@ -241,7 +249,17 @@ pub fn node(name: &str, cpu: &str, memory: &str) -> Value {
 }
 
 /// A core/v1 Event about `kind ns/name`.
-pub fn event(ns: &str, kind: &str, name: &str, type_: &str, reason: &str, message: &str, count: i32, last_secs_ago: i64) -> Value {
+#[allow(clippy::too_many_arguments)] // reads like the Event it builds
+pub fn event(
+    ns: &str,
+    kind: &str,
+    name: &str,
+    type_: &str,
+    reason: &str,
+    message: &str,
+    count: i32,
+    last_secs_ago: i64,
+) -> Value {
     let ename = format!("{name}.{}", &uid(&format!("{name}{reason}{message}"))[..16].replace('-', ""));
     json!({
         "apiVersion": "v1", "kind": "Event",
@@ -267,7 +285,8 @@ pub fn service(ns: &str, name: &str, selector_app: &str) -> Value {
 pub fn endpoints(ns: &str, name: &str, pods: &[(&str, bool)]) -> Value {
     let addr = |p: &str, i: usize| json!({"ip": format!("10.0.1.{}", i + 10), "targetRef": {"kind": "Pod", "name": p, "namespace": ns}});
     let ready: Vec<Value> = pods.iter().enumerate().filter(|(_, (_, r))| *r).map(|(i, (p, _))| addr(p, i)).collect();
-    let not_ready: Vec<Value> = pods.iter().enumerate().filter(|(_, (_, r))| !*r).map(|(i, (p, _))| addr(p, i)).collect();
+    let not_ready: Vec<Value> =
+        pods.iter().enumerate().filter(|(_, (_, r))| !*r).map(|(i, (p, _))| addr(p, i)).collect();
     let mut subset = json!({"ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]});
     if !ready.is_empty() {
         subset["addresses"] = json!(ready);
@@ -389,8 +408,7 @@ pub fn job(ns: &str, name: &str) -> JobBuilder {
 impl JobBuilder {
     /// Makes the Job owned by CronJob `cronjob`.
     pub fn owned_by_cronjob(mut self, cronjob: &str) -> Self {
-        self.0["metadata"]["ownerReferences"] =
-            json!([{"apiVersion": "batch/v1", "kind": "CronJob", "name": cronjob, "uid": uid(cronjob), "controller": true}]);
+        self.0["metadata"]["ownerReferences"] = json!([{"apiVersion": "batch/v1", "kind": "CronJob", "name": cronjob, "uid": uid(cronjob), "controller": true}]);
         self
     }
 
@@ -491,7 +509,8 @@ impl CronJobBuilder {
     /// Lists Job `job` as active.
     pub fn active(mut self, job: &str) -> Self {
         let ns = self.0["metadata"]["namespace"].clone();
-        self.0["status"]["active"] = json!([{"apiVersion": "batch/v1", "kind": "Job", "name": job, "namespace": ns, "uid": uid(job)}]);
+        self.0["status"]["active"] =
+            json!([{"apiVersion": "batch/v1", "kind": "Job", "name": job, "namespace": ns, "uid": uid(job)}]);
         self
     }
 
@@ -616,7 +635,8 @@ impl PdbBuilder {
 /// Marks a Node (from [`node`]) cordoned (spec.unschedulable), as a drain does first.
 pub fn node_cordoned(mut n: Value) -> Value {
     n["spec"]["unschedulable"] = json!(true);
-    n["spec"]["taints"] = json!([{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": ago(1200)}]);
+    n["spec"]["taints"] =
+        json!([{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule", "timeAdded": ago(1200)}]);
     n
 }
 
@@ -660,7 +680,8 @@ pub fn node_condition(mut n: Value, type_: &str, status: &str, reason: &str, mes
         }
     }
     if status != "True" && type_ == "Ready" {
-        n["spec"]["taints"] = json!([{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": ago(since_secs)}]);
+        n["spec"]["taints"] =
+            json!([{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": ago(since_secs)}]);
     }
     n
 }
@@ -779,7 +800,14 @@ impl IngressBuilder {
 
 /// A NetworkPolicy selecting `pod_selector` with `policy_types` and the given ingress and egress
 /// rules (JSON arrays as in the API).
-pub fn network_policy(ns: &str, name: &str, pod_selector: Value, policy_types: &[&str], ingress: Value, egress: Value) -> Value {
+pub fn network_policy(
+    ns: &str,
+    name: &str,
+    pod_selector: Value,
+    policy_types: &[&str],
+    ingress: Value,
+    egress: Value,
+) -> Value {
     json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(864_000)},
         "spec": {"podSelector": pod_selector, "policyTypes": policy_types, "ingress": ingress, "egress": egress}})

@@ -136,7 +136,12 @@ pub trait AuditLog: Send + Sync {
     /// Appends an event after the investigation's last one (conditional write; retried on a
     /// concurrent append, so no event is lost or duplicated). Also emits it as one JSON log
     /// line.
-    async fn append(&self, investigation_id: &str, actor: &str, event: crate::agent::audit::AuditKind) -> Result<crate::agent::audit::AuditEvent>;
+    async fn append(
+        &self,
+        investigation_id: &str,
+        actor: &str,
+        event: crate::agent::audit::AuditKind,
+    ) -> Result<crate::agent::audit::AuditEvent>;
 
     /// Every event of an investigation, by sequence.
     async fn events(&self, investigation_id: &str) -> Result<Vec<crate::agent::audit::AuditEvent>>;
@@ -166,7 +171,10 @@ pub trait ApprovalStore: Send + Sync {
     async fn get(&self, id: &str) -> Result<Option<crate::agent::approval::ApprovalRequest>>;
 
     /// Lists requests, newest first, optionally by status.
-    async fn list(&self, status: Option<crate::agent::approval::ApprovalStatus>) -> Result<Vec<crate::agent::approval::ApprovalRequest>>;
+    async fn list(
+        &self,
+        status: Option<crate::agent::approval::ApprovalStatus>,
+    ) -> Result<Vec<crate::agent::approval::ApprovalRequest>>;
 
     /// Decides a pending request at `now`; returns the decided request and its task token.
     /// A request past its expiry becomes Expired instead and the decision is refused.
@@ -187,7 +195,12 @@ pub trait ApprovalStore: Send + Sync {
     ///
     /// # Errors
     /// `NotFound`; `Conflict` when it is not approved, already used, or bound to another hash.
-    async fn consume(&self, id: &str, action_hash: &str, now: Timestamp) -> Result<crate::agent::approval::ApprovalRequest>;
+    async fn consume(
+        &self,
+        id: &str,
+        action_hash: &str,
+        now: Timestamp,
+    ) -> Result<crate::agent::approval::ApprovalRequest>;
 }
 
 /// Resumes a workflow waiting on a task token (Step Functions SendTask*, or the local engine).

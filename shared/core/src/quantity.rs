@@ -44,7 +44,7 @@ pub fn parse_millicores(q: &str) -> Option<f64> {
 pub fn format_bytes(bytes: f64) -> String {
     let b = bytes.round() as u64;
     for (suffix, mult) in [("Ti", 1u64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
-        if b >= mult && b % mult == 0 {
+        if b >= mult && b.is_multiple_of(mult) {
             return format!("{}{suffix}", b / mult);
         }
     }
@@ -57,7 +57,7 @@ pub fn format_bytes(bytes: f64) -> String {
 /// Formats millicores (`250m`, `2`).
 pub fn format_millicores(m: f64) -> String {
     let m = m.round() as u64;
-    if m % 1000 == 0 { (m / 1000).to_string() } else { format!("{m}m") }
+    if m.is_multiple_of(1000) { (m / 1000).to_string() } else { format!("{m}m") }
 }
 
 /// A larger memory limit for a container that was OOMKilled at `current` bytes: double it,

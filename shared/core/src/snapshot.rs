@@ -169,13 +169,13 @@ pub fn scrub_for_snapshot(object: &Value) -> Value {
         }
     }
     let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-    if kind == "Secret" || kind == "ConfigMap" {
-        if let Some(map) = object.as_object_mut() {
-            for field in ["data", "stringData", "binaryData"] {
-                if let Some(Value::Object(values)) = map.get_mut(field) {
-                    for v in values.values_mut() {
-                        *v = Value::String(String::new());
-                    }
+    if (kind == "Secret" || kind == "ConfigMap")
+        && let Some(map) = object.as_object_mut()
+    {
+        for field in ["data", "stringData", "binaryData"] {
+            if let Some(Value::Object(values)) = map.get_mut(field) {
+                for v in values.values_mut() {
+                    *v = Value::String(String::new());
                 }
             }
         }
@@ -325,12 +325,11 @@ pub fn latest_timestamp(objects: &[Value]) -> Option<Timestamp> {
             Value::Object(map) => {
                 for (k, v) in map {
                     if let Value::String(s) = v {
-                        if k.ends_with("Time") || k.ends_with("Timestamp") || k.ends_with("At") {
-                            if let Ok(t) = s.parse::<Timestamp>() {
-                                if best.is_none_or(|b| t > b) {
-                                    *best = Some(t);
-                                }
-                            }
+                        if (k.ends_with("Time") || k.ends_with("Timestamp") || k.ends_with("At"))
+                            && let Ok(t) = s.parse::<Timestamp>()
+                            && best.is_none_or(|b| t > b)
+                        {
+                            *best = Some(t);
                         }
                     } else {
                         walk(v, best);

@@ -33,9 +33,9 @@ fn find_server() -> anyhow::Result<PathBuf> {
     if let Ok(p) = std::env::var("AIOPS_MOTO_SERVER") {
         return Ok(PathBuf::from(p));
     }
-    let venvs = std::env::var("AIOPS_VENVS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| ".".into())).join(".cache/aiops-venvs"));
+    let venvs = std::env::var("AIOPS_VENVS").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| ".".into())).join(".cache/aiops-venvs")
+    });
     let candidate = venvs.join("moto/bin/moto_server");
     if candidate.is_file() {
         return Ok(candidate);
@@ -65,7 +65,14 @@ impl Moto {
             "\"{}\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & child=$!; while kill -0 {me} 2>/dev/null; do sleep 1; done; kill $child",
             server.display()
         );
-        Command::new("sh").arg("-c").arg(script).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().context("failed to start moto_server")?;
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("failed to start moto_server")?;
         let moto = Moto { endpoint: format!("http://127.0.0.1:{port}"), port };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -88,7 +95,11 @@ impl Moto {
     /// # Errors
     /// When moto refuses the request.
     pub fn enable_stepfunctions_execution(&self) -> anyhow::Result<()> {
-        self.request("POST", "/moto-api/config", r#"{"stepfunctions":{"execute_state_machine":true},"lambda":{"use_docker":false}}"#)?;
+        self.request(
+            "POST",
+            "/moto-api/config",
+            r#"{"stepfunctions":{"execute_state_machine":true},"lambda":{"use_docker":false}}"#,
+        )?;
         Ok(())
     }
 

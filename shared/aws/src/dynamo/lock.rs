@@ -16,7 +16,8 @@ impl DynamoStore {
     /// Takes the lock on `object_key` (e.g. `deployment/prod/web`) for `owner` (an
     /// investigation or action id) until `now + ttl_seconds`. Succeeds when nobody holds it,
     /// when the holder's lease ended (`expires_at <= now`), or when `owner` holds it already
-    /// (the lease is renewed). Of concurrent contenders, exactly one wins.
+    /// (the lease is renewed). Of concurrent contenders, exactly one wins (the conditional put
+    /// decides).
     ///
     /// The lock is `pk = LOCK#<object_key>`, `sk = LOCK` with `owner`, `acquired_at` and
     /// `expires_at` (epoch seconds, also the table's TTL attribute, which removes abandoned

@@ -134,8 +134,7 @@ pub(super) async fn describe_cluster(inspector: &AwsInspector, args: &Args) -> R
         }
         result.authentication_mode =
             c.access_config().and_then(|a| a.authentication_mode()).map(|m| m.as_str().to_string());
-        result.support_type =
-            c.upgrade_policy().and_then(|u| u.support_type()).map(|s| s.as_str().to_string());
+        result.support_type = c.upgrade_policy().and_then(|u| u.support_type()).map(|s| s.as_str().to_string());
         for setup in c.logging().map(|l| l.cluster_logging()).unwrap_or_default() {
             let types = setup.types().iter().map(|t| t.as_str().to_string());
             if setup.enabled().unwrap_or(false) {
@@ -172,7 +171,10 @@ pub(super) async fn describe_cluster(inspector: &AwsInspector, args: &Args) -> R
 
 /// The add-ons, or why they are not available. A failed DescribeAddon keeps the rows read so
 /// far and adds a note.
-async fn addons(inspector: &AwsInspector, cluster: &str) -> std::result::Result<(Vec<AddonRow>, Option<String>), String> {
+async fn addons(
+    inspector: &AwsInspector,
+    cluster: &str,
+) -> std::result::Result<(Vec<AddonRow>, Option<String>), String> {
     let mut names = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -246,7 +248,9 @@ async fn insights(inspector: &AwsInspector, cluster: &str) -> std::result::Resul
             let status = i.insight_status();
             rows.push(InsightRow {
                 name: i.name().unwrap_or("(unnamed insight)").to_string(),
-                status: status.and_then(|s| s.status()).map_or_else(|| "UNKNOWN".to_string(), |s| s.as_str().to_string()),
+                status: status
+                    .and_then(|s| s.status())
+                    .map_or_else(|| "UNKNOWN".to_string(), |s| s.as_str().to_string()),
                 reason: status.and_then(|s| some(s.reason())),
                 kubernetes_version: some(i.kubernetes_version()),
                 description: some(i.description()),
@@ -345,11 +349,7 @@ impl Render for ClusterResult {
             Some(insights) if insights.is_empty() => out.push_str("Upgrade insights: none reported\n"),
             Some(insights) => {
                 let passing = insights.iter().filter(|i| i.status == "PASSING").count();
-                out.push_str(&format!(
-                    "Upgrade insights: {} of {} passing\n",
-                    passing,
-                    insights.len()
-                ));
+                out.push_str(&format!("Upgrade insights: {} of {} passing\n", passing, insights.len()));
                 for i in insights.iter().filter(|i| i.status != "PASSING") {
                     out.push_str(&format!("- {} {}", i.status, i.name));
                     if let Some(v) = &i.kubernetes_version {
@@ -430,7 +430,12 @@ mod tests {
         assert!(text.contains("enabled api, audit; disabled scheduler"), "{text}");
         assert!(text.contains("- coredns v1.11.1-eksbuild.4 DEGRADED; InsufficientNumberOfReplicas:"), "{text}");
         assert!(text.contains("Upgrade insights: 1 of 2 passing"), "{text}");
-        assert!(text.contains("- WARNING Deprecated APIs removed in Kubernetes v1.32 (Kubernetes 1.32): Deprecated API usage"), "{text}");
+        assert!(
+            text.contains(
+                "- WARNING Deprecated APIs removed in Kubernetes v1.32 (Kubernetes 1.32): Deprecated API usage"
+            ),
+            "{text}"
+        );
         assert!(!text.contains("- PASSING"), "{text}");
     }
 

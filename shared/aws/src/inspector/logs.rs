@@ -8,15 +8,15 @@
 //! the log stream name (`…<pod>_<namespace>_<container>-<id>.log`), else as text. Logs
 //! Insights and JSON filter patterns are not used.
 
+use aiops_core::Result;
 use aiops_core::agent::redact::redact;
 use aiops_core::logs::{ReducedLog, reduce};
 use aiops_core::tools::{LOG_BUDGET_BYTES, Render};
-use aiops_core::{ErrorClass, Result};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::{Args, AwsInspector, aws_error};
-use crate::error::{classify, error_code};
+use crate::error::error_code;
 
 /// Default window, minutes.
 const DEFAULT_MINUTES: i64 = 60;
@@ -34,7 +34,11 @@ pub struct LogsResult {
     pub log_group: String,
     /// Whether the log group exists.
     pub exists: bool,
+    /// The filter pattern sent to CloudWatch Logs (the caller's, or the pod or namespace
+    /// name as a quoted term).
     pub filter_pattern: Option<String>,
+    /// The caller's pattern.
+    pub pattern: Option<String>,
     pub namespace: Option<String>,
     pub pod: Option<String>,
     pub minutes: i64,
@@ -75,14 +79,15 @@ pub(super) async fn get_cloudwatch_logs(inspector: &AwsInspector, args: &Args) -
     let minutes = args.minutes.unwrap_or(DEFAULT_MINUTES);
     let limit = usize::try_from(args.limit.unwrap_or(DEFAULT_LIMIT)).unwrap_or(100).max(1);
     let pattern = args.pattern.clone().filter(|p| !p.trim().is_empty());
-    let server_pattern = pattern.clone().or_else(|| {
-        args.pod.as_ref().or(args.namespace.as_ref()).map(|term| format!("\"{}\"", term.replace('"', "")))
-    });
+    let server_pattern = pattern
+        .clone()
+        .or_else(|| args.pod.as_ref().or(args.namespace.as_ref()).map(|term| format!("\"{}\"", term.replace('"', ""))));
     let mut result = LogsResult {
         cluster,
         log_group: log_group.clone(),
         exists: true,
         filter_pattern: server_pattern.clone(),
+        pattern: pattern.clone(),
         namespace: args.namespace.clone(),
         pod: args.pod.clone(),
         minutes,
@@ -109,7 +114,8 @@ pub(super) async fn get_cloudwatch_logs(inspector: &AwsInspector, args: &Args) -
             .await;
         let page = match page {
             Ok(p) => p,
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") && classify(&e) == ErrorClass::NotFound => {
+            // The log group does not exist: an answer, not a failure.
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
                 result.exists = false;
                 return Ok(result);
             }
@@ -149,26 +155,28 @@ pub(super) async fn get_cloudwatch_logs(inspector: &AwsInspector, args: &Args) -
 /// Reads the origin of an application log event from its record or its stream name.
 fn origin(event: &Event) -> Origin {
     let mut o = Origin::default();
-    if event.message.trim_start().starts_with('{') {
-        if let Ok(v) = serde_json::from_str::<Value>(&event.message) {
-            let k = |f: &str| v.pointer(&format!("/kubernetes/{f}")).and_then(Value::as_str).map(str::to_string);
-            o.pod = k("pod_name");
-            o.namespace = k("namespace_name");
-            o.container = k("container_name");
-            o.line = v.get("log").and_then(Value::as_str).map(|l| l.trim_end_matches('\n').to_string());
-        }
+    if event.message.trim_start().starts_with('{')
+        && let Ok(v) = serde_json::from_str::<Value>(&event.message)
+    {
+        let k = |f: &str| v.pointer(&format!("/kubernetes/{f}")).and_then(Value::as_str).map(str::to_string);
+        o.pod = k("pod_name");
+        o.namespace = k("namespace_name");
+        o.container = k("container_name");
+        o.line = v.get("log").and_then(Value::as_str).map(|l| l.trim_end_matches('\n').to_string());
     }
     if o.pod.is_none() {
         // `<host>-application.var.log.containers.<pod>_<namespace>_<container>-<id>.log`
         let file = event.stream.rsplit("containers.").next().unwrap_or_default();
         let mut parts = file.splitn(3, '_');
-        if let (Some(pod), Some(ns), Some(rest)) = (parts.next(), parts.next(), parts.next()) {
-            if !pod.is_empty() && !ns.is_empty() && event.stream.contains("containers.") {
-                o.pod = Some(pod.to_string());
-                o.namespace = Some(ns.to_string());
-                let container = rest.trim_end_matches(".log");
-                o.container = Some(container.rsplit_once('-').map_or(container, |(c, _)| c).to_string());
-            }
+        if let (Some(pod), Some(ns), Some(rest)) = (parts.next(), parts.next(), parts.next())
+            && !pod.is_empty()
+            && !ns.is_empty()
+            && event.stream.contains("containers.")
+        {
+            o.pod = Some(pod.to_string());
+            o.namespace = Some(ns.to_string());
+            let container = rest.trim_end_matches(".log");
+            o.container = Some(container.rsplit_once('-').map_or(container, |(c, _)| c).to_string());
         }
     }
     o
@@ -244,17 +252,15 @@ impl Render for LogsResult {
         if let Some(p) = &self.pod {
             what.push(format!("pod {p}"));
         }
-        if let Some(f) = &self.filter_pattern {
+        if let Some(f) = &self.pattern {
             what.push(format!("filter {f}"));
         }
         let filters = if what.is_empty() { String::new() } else { format!(" matching {}", what.join(", ")) };
         let Some(log) = &self.log else {
             return format!("No log events in {} in the last {} minutes{filters}.\n", self.log_group, self.minutes);
         };
-        let mut out = format!(
-            "{} events in {} in the last {} minutes{filters}",
-            self.matched, self.log_group, self.minutes
-        );
+        let mut out =
+            format!("{} events in {} in the last {} minutes{filters}", self.matched, self.log_group, self.minutes);
         if self.shown < self.matched {
             out.push_str(&format!(", the newest {} shown", self.shown));
         }
@@ -285,11 +291,19 @@ mod tests {
         );
         assert_eq!(
             origin(&record),
-            Origin { pod: Some("web-1".into()), namespace: Some("prod".into()), container: Some("app".into()), line: Some("boom".into()) }
+            Origin {
+                pod: Some("web-1".into()),
+                namespace: Some("prod".into()),
+                container: Some("app".into()),
+                line: Some("boom".into())
+            }
         );
         let plain = ev("host-application.var.log.containers.web-2_staging_sidecar-0123abcd.log", "plain text");
         let o = origin(&plain);
-        assert_eq!((o.pod.as_deref(), o.namespace.as_deref(), o.container.as_deref()), (Some("web-2"), Some("staging"), Some("sidecar")));
+        assert_eq!(
+            (o.pod.as_deref(), o.namespace.as_deref(), o.container.as_deref()),
+            (Some("web-2"), Some("staging"), Some("sidecar"))
+        );
     }
 
     #[test]
@@ -303,7 +317,10 @@ mod tests {
 
     #[test]
     fn events_are_redacted_and_prefixed() {
-        let e = ev("s", r#"{"log":"connecting with password=hunter22\n  at db.connect","kubernetes":{"pod_name":"web-1","container_name":"app"}}"#);
+        let e = ev(
+            "s",
+            r#"{"log":"connecting with password=hunter22\n  at db.connect","kubernetes":{"pod_name":"web-1","container_name":"app"}}"#,
+        );
         let text = render_event(&e, true);
         assert!(text.starts_with("2023-11-14T22:13:20Z web-1/app: connecting with password=****\n"), "{text}");
         assert!(text.contains("\n  at db.connect\n"), "{text}");
@@ -317,6 +334,7 @@ mod tests {
             log_group: "/aws/eks/demo/cluster".into(),
             exists: false,
             filter_pattern: None,
+            pattern: None,
             namespace: None,
             pod: None,
             minutes: 60,
@@ -325,6 +343,8 @@ mod tests {
             more_unscanned: false,
             log: None,
         };
-        assert!(r.text().starts_with("Log group /aws/eks/demo/cluster does not exist: control-plane logging is not enabled for cluster demo"));
+        assert!(r.text().starts_with(
+            "Log group /aws/eks/demo/cluster does not exist: control-plane logging is not enabled for cluster demo"
+        ));
     }
 }

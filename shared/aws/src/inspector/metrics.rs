@@ -31,6 +31,8 @@ const MAX_LIST_PAGES: usize = 5;
 
 /// (metric, what it is, unit, statistic)
 type MetricDef = (&'static str, &'static str, &'static str, &'static str);
+/// `Name=Value` dimensions.
+type Dims = Vec<(String, String)>;
 
 const POD_METRICS: &[MetricDef] = &[
     ("pod_cpu_utilization", "CPU utilization of the node's capacity", "%", "Average"),
@@ -103,7 +105,7 @@ pub(super) async fn get_cloudwatch_metrics(inspector: &AwsInspector, args: &Args
     let invalid = |message: &str| Error::InvalidArgs { tool: TOOL.into(), message: message.into() };
     let cluster_dim = || ("ClusterName".to_string(), cluster.clone());
 
-    let (target, defs, queries): (String, &[MetricDef], Vec<Vec<(String, String)>>) = match scope.as_str() {
+    let (target, defs, queries): (String, &[MetricDef], Vec<Dims>) = match scope.as_str() {
         "pod" => {
             let (Some(ns), Some(pod)) = (args.namespace.as_deref(), args.name.as_deref()) else {
                 return Err(invalid("scope pod needs namespace and name (the pod, or its Deployment's name)"));
@@ -167,7 +169,9 @@ pub(super) async fn get_cloudwatch_metrics(inspector: &AwsInspector, args: &Args
                 "pod" => format!(
                     "No Container Insights metrics for {target} in cluster {cluster}: the pod has not run in the last two weeks, or its metrics are published under its workload's name (pass the Deployment's name)."
                 ),
-                _ => format!("No Container Insights metrics for {target} in cluster {cluster} (no such node in the last two weeks)."),
+                _ => format!(
+                    "No Container Insights metrics for {target} in cluster {cluster} (no such node in the last two weeks)."
+                ),
             }
         } else {
             not_enabled(&cluster, &format!("no {NAMESPACE} metrics for it in the last two weeks"))
@@ -191,7 +195,9 @@ pub(super) async fn get_cloudwatch_metrics(inspector: &AwsInspector, args: &Args
             .set_dimensions(Some(dims.iter().map(|(k, v)| Dimension::builder().name(k).value(v).build()).collect()))
             .build();
         let stat = MetricStat::builder().metric(metric).period(period as i32).stat(*stat).build();
-        builder = builder.metric_data_queries(MetricDataQuery::builder().id(format!("m{i}")).metric_stat(stat).return_data(true).build());
+        builder = builder.metric_data_queries(
+            MetricDataQuery::builder().id(format!("m{i}")).metric_stat(stat).return_data(true).build(),
+        );
     }
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -229,7 +235,9 @@ pub(super) async fn get_cloudwatch_metrics(inspector: &AwsInspector, args: &Args
         result.note = Some(if scope == "cluster" {
             not_enabled(&cluster, &format!("no {NAMESPACE} metrics in the last {minutes} minutes"))
         } else {
-            format!("Container Insights knows {target} but has no datapoints for it in the last {minutes} minutes (it has not run in that window).")
+            format!(
+                "Container Insights knows {target} but has no datapoints for it in the last {minutes} minutes (it has not run in that window)."
+            )
         });
     }
     Ok(result)
@@ -256,7 +264,11 @@ async fn container_insights_seen(inspector: &AwsInspector, cluster: &str) -> Res
 
 /// The metrics of `defs` published with (at least) the dimensions of `filter`, each with its
 /// smallest exact dimension set: `[("metric", name), dims…]`.
-async fn discover(inspector: &AwsInspector, filter: &[(String, String)], defs: &[MetricDef]) -> Result<Vec<Vec<(String, String)>>> {
+async fn discover(
+    inspector: &AwsInspector,
+    filter: &[(String, String)],
+    defs: &[MetricDef],
+) -> Result<Vec<Vec<(String, String)>>> {
     let mut best: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_LIST_PAGES {
@@ -264,7 +276,9 @@ async fn discover(inspector: &AwsInspector, filter: &[(String, String)], defs: &
             .cloudwatch
             .list_metrics()
             .namespace(NAMESPACE)
-            .set_dimensions(Some(filter.iter().map(|(k, v)| DimensionFilter::builder().name(k).value(v).build()).collect()))
+            .set_dimensions(Some(
+                filter.iter().map(|(k, v)| DimensionFilter::builder().name(k).value(v).build()).collect(),
+            ))
             .set_next_token(token.take())
             .send()
             .await
@@ -307,7 +321,8 @@ async fn discover(inspector: &AwsInspector, filter: &[(String, String)], defs: &
 fn workload_name(pod: &str) -> Option<String> {
     let parts: Vec<&str> = pod.split('-').collect();
     let is_suffix = |s: &str| s.len() == 5 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    let is_hash = |s: &str| (6..=10).contains(&s.len()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let is_hash =
+        |s: &str| (6..=10).contains(&s.len()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let is_ordinal = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
     let n = parts.len();
     let keep = if n >= 3 && is_hash(parts[n - 2]) && is_suffix(parts[n - 1]) {
@@ -355,13 +370,7 @@ fn num(v: Option<f64>, unit: &str) -> String {
     if unit == "B/s" {
         return bytes(v);
     }
-    if v.fract() == 0.0 && v.abs() < 1e12 {
-        format!("{v:.0}")
-    } else if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
+    if (v.fract() == 0.0 && v.abs() < 1e12) || v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") }
 }
 
 fn bytes(v: f64) -> String {
@@ -410,15 +419,19 @@ impl Render for MetricsResult {
             .collect();
         out.push_str(&table(&["METRIC", "STAT", "POINTS", "MIN", "AVG", "MAX", "LAST"], &rows));
         for s in &self.series {
-            if s.metric.ends_with("restarts") {
-                if let (Some(first), Some(last)) = (s.first, s.last) {
-                    if last > first {
-                        out.push_str(&format!("- restarts rose from {first:.0} to {last:.0} in the window\n"));
-                    }
-                }
+            if s.metric.ends_with("restarts")
+                && let (Some(first), Some(last)) = (s.first, s.last)
+                && last > first
+            {
+                out.push_str(&format!("- restarts rose from {first:.0} to {last:.0} in the window\n"));
             }
             if s.unit == "%" && s.max.is_some_and(|m| m >= 90.0) {
-                out.push_str(&format!("- {} peaked at {:.1}% ({})\n", s.metric, s.max.unwrap_or_default(), s.description));
+                out.push_str(&format!(
+                    "- {} peaked at {:.1}% ({})\n",
+                    s.metric,
+                    s.max.unwrap_or_default(),
+                    s.description
+                ));
             }
         }
         if !self.empty.is_empty() {

@@ -121,19 +121,15 @@ pub(super) async fn list_nodegroups(
 
     let mut rows = Vec::new();
     for name in names {
-        let out = inspector
-            .eks
-            .describe_nodegroup()
-            .cluster_name(&cluster)
-            .nodegroup_name(&name)
-            .send()
-            .await
-            .map_err(|e| match crate::error::error_code(&e) {
-                Some("ResourceNotFoundException") => Error::NotFound {
-                    what: format!("nodegroup {name} of cluster {cluster} (deleted while listing?)"),
+        let out =
+            inspector.eks.describe_nodegroup().cluster_name(&cluster).nodegroup_name(&name).send().await.map_err(
+                |e| match crate::error::error_code(&e) {
+                    Some("ResourceNotFoundException") => Error::NotFound {
+                        what: format!("nodegroup {name} of cluster {cluster} (deleted while listing?)"),
+                    },
+                    _ => super::aws_error("eks:DescribeNodegroup", e),
                 },
-                _ => super::aws_error("eks:DescribeNodegroup", e),
-            })?;
+            )?;
         let Some(ng) = out.nodegroup() else { continue };
         let scaling = ng.scaling_config();
         let mut row = NodegroupRow {
@@ -195,47 +191,51 @@ fn problems(row: &NodegroupRow, control_plane: Option<&str>) -> Vec<String> {
     if let Some(s) = row.status.as_deref().filter(|s| *s != "ACTIVE") {
         out.push(format!("status {s}"));
     }
-    if let (Some(ng), Some(cp)) = (row.kubernetes_version.as_deref(), control_plane) {
-        if let (Some((ng_major, ng_minor)), Some((cp_major, cp_minor))) = (minor(ng), minor(cp)) {
-            if ng_major == cp_major && ng_minor < cp_minor {
-                let behind = cp_minor - ng_minor;
-                // The kubelet may trail the API server by 3 minor versions from 1.28, 2 before.
-                let allowed = if cp_minor >= 28 { 3 } else { 2 };
-                let advice = if behind > allowed {
-                    "beyond the supported kubelet version skew: upgrade it"
-                } else {
-                    "upgrade it before the next control-plane upgrade"
-                };
-                let plural = if behind == 1 { "" } else { "s" };
-                out.push(format!(
-                    "runs Kubernetes {ng}, {behind} minor version{plural} behind the control plane ({cp}): {advice}"
-                ));
-            }
-        }
+    if let (Some(ng), Some(cp)) = (row.kubernetes_version.as_deref(), control_plane)
+        && let (Some((ng_major, ng_minor)), Some((cp_major, cp_minor))) = (minor(ng), minor(cp))
+        && ng_major == cp_major
+        && ng_minor < cp_minor
+    {
+        let behind = cp_minor - ng_minor;
+        // The kubelet may trail the API server by 3 minor versions from 1.28, 2 before.
+        let allowed = if cp_minor >= 28 { 3 } else { 2 };
+        let advice = if behind > allowed {
+            "beyond the supported kubelet version skew: upgrade it"
+        } else {
+            "upgrade it before the next control-plane upgrade"
+        };
+        let plural = if behind == 1 { "" } else { "s" };
+        out.push(format!(
+            "runs Kubernetes {ng}, {behind} minor version{plural} behind the control plane ({cp}): {advice}"
+        ));
     }
     for i in &row.issues {
         out.push(i.line());
     }
-    if let (Some(desired), Some(running)) = (row.desired_size, row.running_instances) {
-        if (running as i64) < i64::from(desired) {
-            out.push(format!("{running} of {desired} desired instances running in EC2"));
-        }
+    if let (Some(desired), Some(running)) = (row.desired_size, row.running_instances)
+        && (running as i64) < i64::from(desired)
+    {
+        out.push(format!("{running} of {desired} desired instances running in EC2"));
     }
-    if let (Some(desired), Some(ready), Some(nodes)) = (row.desired_size, row.kubernetes_ready, row.kubernetes_nodes) {
-        if (ready as i64) < i64::from(desired) {
-            out.push(format!("{ready} of {desired} desired nodes Ready in Kubernetes ({nodes} registered)"));
-        }
+    if let (Some(desired), Some(ready), Some(nodes)) = (row.desired_size, row.kubernetes_ready, row.kubernetes_nodes)
+        && (ready as i64) < i64::from(desired)
+    {
+        out.push(format!("{ready} of {desired} desired nodes Ready in Kubernetes ({nodes} registered)"));
     }
-    if let (Some(desired), Some(max)) = (row.desired_size, row.max_size) {
-        if max > 0 && desired >= max {
-            out.push(format!("at its maximum size ({max}): it cannot scale out further"));
-        }
+    if let (Some(desired), Some(max)) = (row.desired_size, row.max_size)
+        && max > 0
+        && desired >= max
+    {
+        out.push(format!("at its maximum size ({max}): it cannot scale out further"));
     }
     out
 }
 
 /// Pending and running instances of the cluster's managed nodegroups, by nodegroup.
-async fn running_by_nodegroup(inspector: &AwsInspector, cluster: &str) -> std::result::Result<BTreeMap<String, usize>, String> {
+async fn running_by_nodegroup(
+    inspector: &AwsInspector,
+    cluster: &str,
+) -> std::result::Result<BTreeMap<String, usize>, String> {
     let mut counts = BTreeMap::new();
     let mut token: Option<String> = None;
     loop {
@@ -250,7 +250,9 @@ async fn running_by_nodegroup(inspector: &AwsInspector, cluster: &str) -> std::r
             .await
             .map_err(|e| unavailable("ec2:DescribeInstances", e))?;
         for instance in page.reservations().iter().flat_map(|r| r.instances()) {
-            if let Some(ng) = instance.tags().iter().find(|t| t.key() == Some("eks:nodegroup-name")).and_then(|t| t.value()) {
+            if let Some(ng) =
+                instance.tags().iter().find(|t| t.key() == Some("eks:nodegroup-name")).and_then(|t| t.value())
+            {
                 *counts.entry(ng.to_string()).or_insert(0) += 1;
             }
         }
@@ -394,7 +396,9 @@ mod tests {
         healthy.kubernetes_version = Some("1.29".into());
         assert_eq!(
             problems(&healthy, Some("1.30")),
-            ["runs Kubernetes 1.29, 1 minor version behind the control plane (1.30): upgrade it before the next control-plane upgrade"]
+            [
+                "runs Kubernetes 1.29, 1 minor version behind the control plane (1.30): upgrade it before the next control-plane upgrade"
+            ]
         );
         assert!(problems(&healthy, Some("1.33"))[0].ends_with("beyond the supported kubelet version skew: upgrade it"));
         assert!(problems(&healthy, Some("1.29")).is_empty());

@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{Filter, Instance, InstanceStatus};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Args, AwsInspector, aws_error, ago, some, table, time};
+use super::{Args, AwsInspector, ago, aws_error, some, table, time};
 
 /// Instance ids per DescribeInstances filter / DescribeInstanceStatus call.
 const IDS_PER_CALL: usize = 100;
@@ -44,7 +44,13 @@ impl NodeSide {
         let name = node.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
         let conditions = node.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
         let ready = conditions.iter().find(|c| c["type"] == "Ready");
-        let text = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+        let text = |c: &Value, k: &str| {
+            c.get(k)
+                .and_then(Value::as_str)
+                .map(|s| s.trim().trim_end_matches('.'))
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
         let problems = conditions
             .iter()
             .filter(|c| c["type"] != "Ready" && c["status"] != "False")
@@ -69,7 +75,9 @@ impl NodeSide {
             provider_id,
             instance_id,
             zone: zone.or_else(|| {
-                node.pointer("/metadata/labels/topology.kubernetes.io~1zone").and_then(Value::as_str).map(str::to_string)
+                node.pointer("/metadata/labels/topology.kubernetes.io~1zone")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
             }),
         }
     }
@@ -264,7 +272,11 @@ pub fn join_node_health(
                             &mut findings,
                             Severity::Critical,
                             n,
-                            format!("node {n} is {} because its instance {id} is {}", node.ready_text(), i.state_text()),
+                            format!(
+                                "node {n} is {} because its instance {id} is {}",
+                                node.ready_text(),
+                                i.state_text()
+                            ),
                         );
                     }
                 } else if i.impaired() {
@@ -319,14 +331,20 @@ pub fn join_node_health(
         for e in &i.events {
             push(&mut findings, Severity::Warning, &id, format!("instance {id} has a scheduled event: {e}"));
         }
-        if nodes_complete && i.tagged_for_cluster {
+        if !nodes_complete && i.down() {
+            // No node to compare with (EC2 side only, or one node asked for).
+            push(&mut findings, Severity::Warning, &id, format!("instance {id} is {}", i.state_text()));
+        } else if nodes_complete && i.tagged_for_cluster {
             let cluster = cluster.unwrap_or("the cluster");
             match i.state.as_str() {
                 "running" | "pending" if i.age_seconds.is_some_and(|a| a < JOIN_GRACE_SECONDS) => push(
                     &mut findings,
                     Severity::Info,
                     &id,
-                    format!("instance {id} (tagged for {cluster}, launched {}) has no node yet: it may still be joining", i.launched.as_deref().unwrap_or("recently")),
+                    format!(
+                        "instance {id} (tagged for {cluster}, launched {}) has no node yet: it may still be joining",
+                        i.launched.as_deref().unwrap_or("recently")
+                    ),
                 ),
                 "running" | "pending" => push(
                     &mut findings,
@@ -349,7 +367,7 @@ pub fn join_node_health(
         let healthy = findings.len() == before && i.state == "running";
         rows.push(NodeHealthRow { node: None, ec2: Some(i), healthy });
     }
-    findings.sort_by(|a, b| a.severity.cmp(&b.severity));
+    findings.sort_by_key(|f| f.severity);
     rows.sort_by_key(|r| r.healthy);
     (rows, findings)
 }
@@ -387,35 +405,38 @@ pub(super) async fn get_node_health(
 
     // Instances: the nodes' own, and (for the whole cluster) those tagged for it.
     let mut instances: BTreeMap<String, Instance> = BTreeMap::new();
-    let ids: Vec<String> = nodes.iter().filter_map(|n| n.instance_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let ids: Vec<String> =
+        nodes.iter().filter_map(|n| n.instance_id.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     for chunk in ids.chunks(IDS_PER_CALL) {
         let filter = Filter::builder().name("instance-id").set_values(Some(chunk.to_vec())).build();
         add(&mut instances, describe_instances(inspector, vec![filter]).await?);
     }
-    if reader.is_none() {
-        if let Some(n) = &node_name {
-            let filter = Filter::builder().name("private-dns-name").values(n).build();
-            add(&mut instances, describe_instances(inspector, vec![filter]).await?);
-        }
+    if reader.is_none()
+        && let Some(n) = &node_name
+    {
+        let filter = Filter::builder().name("private-dns-name").values(n).build();
+        add(&mut instances, describe_instances(inspector, vec![filter]).await?);
     }
-    if node_name.is_none() {
-        if let Some(c) = &cluster {
-            let live = || {
-                Filter::builder()
-                    .name("instance-state-name")
-                    .set_values(Some(["pending", "running", "stopping", "stopped", "shutting-down"].map(String::from).to_vec()))
-                    .build()
-            };
-            let by_owner = Filter::builder().name("tag-key").values(format!("kubernetes.io/cluster/{c}")).build();
-            add(&mut instances, describe_instances(inspector, vec![by_owner, live()]).await?);
-            let by_eks = Filter::builder().name("tag:eks:cluster-name").values(c).build();
-            add(&mut instances, describe_instances(inspector, vec![by_eks, live()]).await?);
-        }
+    if node_name.is_none()
+        && let Some(c) = &cluster
+    {
+        let live = || {
+            Filter::builder()
+                .name("instance-state-name")
+                .set_values(Some(
+                    ["pending", "running", "stopping", "stopped", "shutting-down"].map(String::from).to_vec(),
+                ))
+                .build()
+        };
+        let by_owner = Filter::builder().name("tag-key").values(format!("kubernetes.io/cluster/{c}")).build();
+        add(&mut instances, describe_instances(inspector, vec![by_owner, live()]).await?);
+        let by_eks = Filter::builder().name("tag:eks:cluster-name").values(c).build();
+        add(&mut instances, describe_instances(inspector, vec![by_eks, live()]).await?);
     }
-    if let (None, Some(n)) = (reader, &node_name) {
-        if instances.is_empty() {
-            return Err(Error::NotFound { what: format!("an EC2 instance with private DNS name {n}") });
-        }
+    if let (None, Some(n)) = (reader, &node_name)
+        && instances.is_empty()
+    {
+        return Err(Error::NotFound { what: format!("an EC2 instance with private DNS name {n}") });
     }
 
     // Status checks and scheduled events.
@@ -437,8 +458,10 @@ pub(super) async fn get_node_health(
         }
     }
 
-    let sides: Vec<Ec2Side> =
-        instances.values().map(|i| ec2_side(i, i.instance_id().and_then(|id| statuses.get(id)), cluster.as_deref())).collect();
+    let sides: Vec<Ec2Side> = instances
+        .values()
+        .map(|i| ec2_side(i, i.instance_id().and_then(|id| statuses.get(id)), cluster.as_deref()))
+        .collect();
     let nodes_complete = reader.is_some() && node_name.is_none();
     let (mut rows, findings) = join_node_health(nodes, sides, cluster.as_deref(), nodes_complete);
     let omitted = rows.len().saturating_sub(MAX_ROWS);
@@ -480,9 +503,12 @@ fn ec2_side(i: &Instance, status: Option<&InstanceStatus>, cluster: Option<&str>
     let tags = i.tags();
     let tagged_for_cluster = cluster.is_some_and(|c| {
         let owner = format!("kubernetes.io/cluster/{c}");
-        tags.iter().any(|t| t.key() == Some(owner.as_str()) || (t.key() == Some("eks:cluster-name") && t.value() == Some(c)))
+        tags.iter()
+            .any(|t| t.key() == Some(owner.as_str()) || (t.key() == Some("eks:cluster-name") && t.value() == Some(c)))
     });
-    let summary = |s: Option<&aws_sdk_ec2::types::InstanceStatusSummary>| s.and_then(|s| s.status()).map(|s| s.as_str().to_string());
+    let summary = |s: Option<&aws_sdk_ec2::types::InstanceStatusSummary>| {
+        s.and_then(|s| s.status()).map(|s| s.as_str().to_string())
+    };
     let mut failed_checks = Vec::new();
     if let Some(s) = status {
         for (kind, summary) in [("system", s.system_status()), ("instance", s.instance_status())] {
@@ -582,12 +608,18 @@ impl Render for NodeHealthResult {
                         s
                     }));
                 }
-                row.push(i.map(|i| i.instance_id.clone()).or_else(|| n.and_then(|n| n.instance_id.clone())).unwrap_or_else(dash));
+                row.push(
+                    i.map(|i| i.instance_id.clone())
+                        .or_else(|| n.and_then(|n| n.instance_id.clone()))
+                        .unwrap_or_else(dash),
+                );
                 row.push(i.map_or_else(|| "(not in EC2)".to_string(), |i| i.state.clone()));
                 row.push(i.and_then(|i| i.instance_type.clone()).unwrap_or_else(dash));
                 row.push(i.and_then(|i| i.system_status.clone()).unwrap_or_else(dash));
                 row.push(i.and_then(|i| i.instance_status.clone()).unwrap_or_else(dash));
-                row.push(i.and_then(|i| i.zone.clone()).or_else(|| n.and_then(|n| n.zone.clone())).unwrap_or_else(dash));
+                row.push(
+                    i.and_then(|i| i.zone.clone()).or_else(|| n.and_then(|n| n.zone.clone())).unwrap_or_else(dash),
+                );
                 row.push(i.and_then(|i| i.launched.clone()).unwrap_or_else(dash));
                 row
             })
@@ -598,8 +630,12 @@ impl Render for NodeHealthResult {
         }
         header.extend(["INSTANCE", "EC2 STATE", "TYPE", "SYSTEM CHECK", "INSTANCE CHECK", "ZONE", "LAUNCHED"]);
         out.push_str(&table(&header, &rows));
-        if self.findings.is_empty() {
-            out.push_str("No mismatches: every node's EC2 instance is running with passing checks and nothing is scheduled.\n");
+        if self.findings.is_empty() && self.kubernetes {
+            out.push_str(
+                "No mismatches: every node's EC2 instance is running with passing checks and nothing is scheduled.\n",
+            );
+        } else if self.findings.is_empty() {
+            out.push_str("No problems on the EC2 side: every instance is running with passing checks and nothing is scheduled.\n");
         } else {
             out.push_str(&format!("Findings ({}):\n", self.findings.len()));
             for f in &self.findings {
@@ -627,7 +663,7 @@ mod tests {
             name: name.into(),
             ready: ready.into(),
             ready_reason: (ready != "True").then(|| "NodeStatusUnknown".into()),
-            ready_message: (ready != "True").then(|| "Kubelet stopped posting node status.".into()),
+            ready_message: (ready != "True").then(|| "Kubelet stopped posting node status".into()),
             provider_id: Some(format!("aws:///eu-west-1a/{id}")),
             instance_id: Some(id.into()),
             zone: Some("eu-west-1a".into()),
@@ -668,7 +704,10 @@ mod tests {
                 name: "NotReady because stopped",
                 nodes: vec![node("a", "Unknown", "i-1")],
                 instances: vec![instance("i-1", "stopped", "not-applicable")],
-                expect: vec![(Severity::Critical, "node a is NotReady (Ready=Unknown): Kubelet stopped posting node status. because its instance i-1 is stopped")],
+                expect: vec![(
+                    Severity::Critical,
+                    "node a is NotReady (Ready=Unknown): Kubelet stopped posting node status because its instance i-1 is stopped",
+                )],
             },
             Case {
                 name: "Ready but stopped",
@@ -686,7 +725,10 @@ mod tests {
                 name: "impaired while Ready",
                 nodes: vec![node("a", "True", "i-1")],
                 instances: vec![instance("i-1", "running", "impaired")],
-                expect: vec![(Severity::Warning, "EC2 system status check impaired on instance i-1 while node a is still Ready")],
+                expect: vec![(
+                    Severity::Warning,
+                    "EC2 system status check impaired on instance i-1 while node a is still Ready",
+                )],
             },
             Case {
                 name: "NotReady while EC2 healthy",
@@ -704,7 +746,10 @@ mod tests {
                 name: "tagged instance with no node",
                 nodes: vec![node("a", "True", "i-1")],
                 instances: vec![instance("i-1", "running", "ok"), instance("i-2", "running", "ok")],
-                expect: vec![(Severity::Warning, "instance i-2 is tagged for demo and running since 1d ago but has no Kubernetes node")],
+                expect: vec![(
+                    Severity::Warning,
+                    "instance i-2 is tagged for demo and running since 1d ago but has no Kubernetes node",
+                )],
             },
             Case {
                 name: "young instance with no node",
@@ -723,22 +768,32 @@ mod tests {
             },
         ];
         for c in cases {
-            let (rows, findings) = join_node_health(c.nodes, c.instances, Some("demo"), true);
-            assert_eq!(findings.len(), c.expect.len(), "{}: {findings:#?}", c.name);
-            for ((sev, text), f) in c.expect.iter().zip(&findings) {
-                assert_eq!(f.severity, *sev, "{}: {f:?}", c.name);
-                assert!(f.message.contains(text), "{}: {:?} lacks {text:?}", c.name, f.message);
-            }
-            assert_eq!(rows.iter().all(|r| r.healthy), findings.is_empty(), "{}: {rows:#?}", c.name);
+            let (rows, findings) = join_node_health(c.nodes.clone(), c.instances.clone(), Some("demo"), true);
+            check(&c, &rows, &findings);
         }
+        // EC2 side only: a stopped instance is called out on its own.
+        let c = Case {
+            name: "EC2 only, stopped",
+            nodes: vec![],
+            instances: vec![instance("i-1", "stopped", "not-applicable"), instance("i-2", "running", "ok")],
+            expect: vec![(Severity::Warning, "instance i-1 is stopped")],
+        };
+        let (rows, findings) = join_node_health(vec![], c.instances.clone(), Some("demo"), false);
+        check(&c, &rows, &findings);
+    }
+
+    fn check(c: &Case, rows: &[NodeHealthRow], findings: &[Finding]) {
+        assert_eq!(findings.len(), c.expect.len(), "{}: {findings:#?}", c.name);
+        for ((sev, text), f) in c.expect.iter().zip(findings) {
+            assert_eq!(f.severity, *sev, "{}: {f:?}", c.name);
+            assert!(f.message.contains(text), "{}: {:?} lacks {text:?}", c.name, f.message);
+        }
+        assert_eq!(rows.iter().all(|r| r.healthy), findings.is_empty(), "{}: {rows:#?}", c.name);
     }
 
     #[test]
     fn provider_ids_parse() {
-        assert_eq!(
-            parse_provider_id("aws:///eu-west-1a/i-0abc"),
-            (Some("eu-west-1a".into()), Some("i-0abc".into()))
-        );
+        assert_eq!(parse_provider_id("aws:///eu-west-1a/i-0abc"), (Some("eu-west-1a".into()), Some("i-0abc".into())));
         assert_eq!(parse_provider_id("aws:///eu-west-1a/fargate-ip-10-0-1-1").1, None);
         assert_eq!(parse_provider_id("gce://p/z/n"), (None, None));
     }

@@ -1,5 +1,7 @@
 //! DynamoStore against moto: state, audit trail, approvals, locks, error classification.
 
+mod atomic_moto;
+
 use std::collections::BTreeMap;
 
 use aiops_aws::dynamo::{DynamoStore, TableNames};
@@ -17,10 +19,19 @@ use crate::{sdk_config, unique};
 
 /// A store over three fresh tables.
 async fn store() -> anyhow::Result<DynamoStore> {
-    let config = sdk_config().await?;
-    let store = DynamoStore::new(&config, TableNames::prefixed(&unique("aiops")));
+    store_on(&sdk_config().await?).await
+}
+
+/// A store over three fresh tables of the emulator `config` points at.
+async fn store_on(config: &aws_config::SdkConfig) -> anyhow::Result<DynamoStore> {
+    let store = DynamoStore::new(config, TableNames::prefixed(&unique("aiops")));
     store.create_tables().await?;
     Ok(store)
+}
+
+/// The config of the moto whose conditional writes are atomic (see [`atomic_moto`]).
+async fn atomic_config() -> anyhow::Result<aws_config::SdkConfig> {
+    Ok(crate::sdk_config_at(atomic_moto::endpoint()?).await)
 }
 
 /// 2025-11-30T10:00:00Z plus `secs`.
@@ -83,18 +94,22 @@ fn approve(by: &str) -> Decision {
     Decision { approve: true, by: by.to_string(), reason: None, comment: Some("looks right".into()) }
 }
 
-/// How many payload parts the state table holds for a partition.
+/// How many payload parts the state table holds for a partition (over all query pages: parts
+/// are big).
 async fn parts_in(store: &DynamoStore, pk: &str) -> anyhow::Result<usize> {
-    let out = store
+    let out: Vec<_> = store
         .client()
         .query()
         .table_name(store.tables().state)
         .key_condition_expression("pk = :pk AND begins_with(sk, :part)")
         .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
         .expression_attribute_values(":part", AttributeValue::S("PART#".into()))
+        .into_paginator()
+        .items()
         .send()
+        .try_collect()
         .await?;
-    Ok(out.items().len())
+    Ok(out.len())
 }
 
 #[tokio::test]
@@ -122,7 +137,7 @@ async fn a_one_megabyte_result_round_trips_and_replacing_it_drops_its_parts() ->
     let pods: Vec<Value> = (0..4000)
         .map(|i| json!({"name": format!("payment-service-{i}"), "phase": "Running", "note": "ünïcödé ✓"}))
         .collect();
-    let big = json!({"log": "OOMKilled — container exceeded its memory limit\n".repeat(9000), "pods": pods});
+    let big = json!({"log": "OOMKilled — container exceeded its memory limit\n".repeat(15_000), "pods": pods});
     let size = big.to_string().len();
     assert!(size > 1_000_000, "the result is {size} bytes");
 
@@ -202,8 +217,8 @@ async fn investigations_list_newest_first_by_status_with_a_cursor() -> anyhow::R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forty_concurrent_appends_chain_without_gaps_or_duplicates() -> anyhow::Result<()> {
-    let store = store().await?;
-    let config = sdk_config().await?;
+    let config = atomic_config().await?;
+    let store = store_on(&config).await?;
     let mut tasks = Vec::new();
     for i in 0..40 {
         // Each appender has its own client, as separate Lambdas would.
@@ -406,8 +421,8 @@ async fn the_approval_indexes_do_not_hold_task_tokens() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn of_ten_racing_for_an_object_lock_exactly_one_wins() -> anyhow::Result<()> {
-    let store = store().await?;
-    let config = sdk_config().await?;
+    let config = atomic_config().await?;
+    let store = store_on(&config).await?;
     let mut tasks = Vec::new();
     for i in 0..10 {
         let contender = DynamoStore::new(&config, store.tables());
@@ -480,7 +495,14 @@ async fn a_failed_condition_from_dynamodb_classifies_as_conflict() -> anyhow::Re
         .await
         .expect_err("the condition fails");
     assert_eq!(classify(&err), ErrorClass::Conflict);
-    let err = store.client().get_item().table_name(&table).send().await.expect_err("no key");
+    let mut no_sort_key = item("3");
+    no_sort_key.remove("sk");
+    let err = store.client().put_item().table_name(&table).set_item(Some(no_sort_key)).send().await.expect_err("no sk");
     assert_eq!(classify(&err), ErrorClass::InvalidInput, "{}", aiops_aws::error::describe(&err));
+    assert!(
+        aiops_aws::error::describe(&err).starts_with("ValidationException: "),
+        "{}",
+        aiops_aws::error::describe(&err)
+    );
     Ok(())
 }

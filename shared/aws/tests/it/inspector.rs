@@ -82,7 +82,8 @@ impl Env {
     /// Runs `count` instances tagged for `cluster` (and `nodegroup`); returns their ids.
     async fn run_instances(&self, cluster: &str, nodegroup: Option<&str>, count: i32) -> anyhow::Result<Vec<String>> {
         let images = self.ec2.describe_images().send().await?;
-        let image = images.images().first().and_then(|i| i.image_id()).ok_or_else(|| anyhow::anyhow!("moto has no AMI"))?;
+        let image =
+            images.images().first().and_then(|i| i.image_id()).ok_or_else(|| anyhow::anyhow!("moto has no AMI"))?;
         let mut tags = TagSpecification::builder()
             .resource_type(ResourceType::Instance)
             .tags(Tag::builder().key(format!("kubernetes.io/cluster/{cluster}")).value("owned").build())
@@ -103,11 +104,21 @@ impl Env {
         Ok(out.instances().iter().filter_map(|i| i.instance_id().map(str::to_string)).collect())
     }
 
-    async fn put_metric(&self, name: &str, dims: &[(&str, &str)], points: &[(i64, f64)], unit: StandardUnit) -> anyhow::Result<()> {
+    async fn put_metric(
+        &self,
+        name: &str,
+        dims: &[(&str, &str)],
+        points: &[(i64, f64)],
+        unit: StandardUnit,
+    ) -> anyhow::Result<()> {
         let now = jiff::Timestamp::now().as_second();
         let mut req = self.cloudwatch.put_metric_data().namespace("ContainerInsights");
         for (ago, value) in points {
-            let mut datum = MetricDatum::builder().metric_name(name).value(*value).unit(unit.clone()).timestamp(DateTime::from_secs(now - ago));
+            let mut datum = MetricDatum::builder()
+                .metric_name(name)
+                .value(*value)
+                .unit(unit.clone())
+                .timestamp(DateTime::from_secs(now - ago));
             for (k, v) in dims {
                 datum = datum.dimensions(Dimension::builder().name(*k).value(*v).build());
             }
@@ -147,7 +158,12 @@ async fn sim(objects: Vec<Value>) -> anyhow::Result<(SimCluster, KubeReader)> {
     Ok((sim, reader))
 }
 
-async fn call(inspector: &AwsInspector, reader: Option<&dyn ClusterReader>, tool: &str, args: Value) -> anyhow::Result<ToolOutput> {
+async fn call(
+    inspector: &AwsInspector,
+    reader: Option<&dyn ClusterReader>,
+    tool: &str,
+    args: Value,
+) -> anyhow::Result<ToolOutput> {
     Ok(inspector.run(reader, tool, &args).await?)
 }
 
@@ -249,7 +265,10 @@ async fn list_nodegroups_compares_desired_with_running_and_ready() -> anyhow::Re
 
     let out = call(&env.inspector(Some(&cluster)), Some(&reader), "list_nodegroups", Value::Null).await?;
     let text = &out.text;
-    assert!(text.contains(&format!("Managed nodegroups of cluster {cluster} (1):")), "{text}");
+    assert!(
+        text.contains(&format!("Managed nodegroups of cluster {cluster} (1), control plane Kubernetes 1.29:")),
+        "{text}"
+    );
     let row = text.lines().find(|l| l.starts_with("workers")).ok_or_else(|| anyhow::anyhow!("no row: {text}"))?;
     for cell in ["ACTIVE", "1/2/3", "m5.large", "ON_DEMAND", "AL2_x86_64"] {
         assert!(row.contains(cell), "{cell} missing from {row:?}");
@@ -258,8 +277,13 @@ async fn list_nodegroups_compares_desired_with_running_and_ready() -> anyhow::Re
     assert!(text.contains("1 of 2 desired nodes Ready in Kubernetes (1 registered)"), "{text}");
     assert!(text.contains("labels team=payments"), "{text}");
     assert!(text.contains("taints dedicated=payments:NO_SCHEDULE"), "{text}");
+    // moto's nodegroups run 1.19.
+    assert!(text.contains("runs Kubernetes 1.19, 10 minor versions behind the control plane (1.29): beyond the supported kubelet version skew"), "{text}");
     let ng = &out.data["nodegroups"][0];
-    assert_eq!((ng["desired_size"].as_i64(), ng["running_instances"].as_i64(), ng["kubernetes_ready"].as_i64()), (Some(2), Some(1), Some(1)));
+    assert_eq!(
+        (ng["desired_size"].as_i64(), ng["running_instances"].as_i64(), ng["kubernetes_ready"].as_i64()),
+        (Some(2), Some(1), Some(1))
+    );
     Ok(())
 }
 
@@ -271,7 +295,9 @@ async fn list_nodegroups_of_a_cluster_without_any_says_so() -> anyhow::Result<()
     let out = call(&env.inspector(None), None, "list_nodegroups", json!({"cluster_name": cluster})).await?;
     assert_eq!(
         out.text,
-        format!("Cluster {cluster} has no managed nodegroups (its nodes, if any, come from self-managed groups, Karpenter, EKS Auto Mode or Fargate).\n")
+        format!(
+            "Cluster {cluster} has no managed nodegroups (its nodes, if any, come from self-managed groups, Karpenter, EKS Auto Mode or Fargate).\n"
+        )
     );
     assert_eq!(out.data["nodegroups"], json!([]));
     Ok(())
@@ -285,7 +311,7 @@ async fn list_nodegroups_of_an_unknown_cluster_is_not_found() -> anyhow::Result<
     let err = err.ok_or_else(|| anyhow::anyhow!("listing nodegroups of an unknown cluster succeeded"))?;
     assert_eq!(err.class(), ErrorClass::NotFound, "{err}");
     assert!(err.to_string().contains(&format!("EKS cluster \"{missing}\" not found in region eu-west-1")), "{err}");
-    assert!(err.to_string().starts_with("eks:ListNodegroups failed"), "{err}");
+    assert!(err.to_string().starts_with("eks:DescribeCluster failed"), "{err}");
     assert_clean(&err);
     Ok(())
 }
@@ -313,7 +339,13 @@ async fn node_health_joins_ready_nodes_with_running_instances() -> anyhow::Resul
     assert_eq!(out.data["findings"], json!([]));
 
     // One node by name.
-    let out = call(&env.inspector(Some(&cluster)), Some(&reader), "get_node_health", json!({"node_name": "ip-10-0-1-2.eu-west-1.compute.internal"})).await?;
+    let out = call(
+        &env.inspector(Some(&cluster)),
+        Some(&reader),
+        "get_node_health",
+        json!({"node_name": "ip-10-0-1-2.eu-west-1.compute.internal"}),
+    )
+    .await?;
     assert_eq!(out.data["rows"].as_array().map(Vec::len), Some(1), "{}", out.text);
     assert!(out.text.contains(&ids[1]), "{}", out.text);
     Ok(())
@@ -335,7 +367,7 @@ async fn node_health_calls_out_a_stopped_instance_a_vanished_one_and_one_that_ne
     let text = &out.text;
     assert!(
         text.contains(&format!(
-            "- [critical] node ip-10-0-1-2.eu-west-1.compute.internal is NotReady (Ready=Unknown): Kubelet stopped posting node status. because its instance {} is stopped",
+            "- [critical] node ip-10-0-1-2.eu-west-1.compute.internal is NotReady (Ready=Unknown): Kubelet stopped posting node status because its instance {} is stopped (Client.UserInitiatedShutdown",
             ids[1]
         )),
         "{text}"
@@ -344,7 +376,8 @@ async fn node_health_calls_out_a_stopped_instance_a_vanished_one_and_one_that_ne
     // Launched seconds ago: it may still be joining.
     assert!(text.contains(&format!("- [info] instance {} (tagged for {cluster}", ids[2])), "{text}");
     assert!(text.contains("has no node yet: it may still be joining"), "{text}");
-    let severities: Vec<&str> = out.data["findings"].as_array().into_iter().flatten().filter_map(|f| f["severity"].as_str()).collect();
+    let severities: Vec<&str> =
+        out.data["findings"].as_array().into_iter().flatten().filter_map(|f| f["severity"].as_str()).collect();
     assert_eq!(severities, ["critical", "critical", "info"], "{text}");
     // Problems first.
     assert!(text.find("ip-10-0-1-2").unwrap_or(usize::MAX) < text.find("ip-10-0-1-1").unwrap_or(0), "{text}");
@@ -359,10 +392,14 @@ async fn node_health_without_cluster_access_reports_the_ec2_side_only() -> anyho
     env.ec2.stop_instances().instance_ids(&ids[0]).send().await?;
     let out = call(&env.inspector(Some(&cluster)), None, "get_node_health", Value::Null).await?;
     let text = &out.text;
-    assert!(text.starts_with("Kubernetes node conditions are not available (no cluster access): EC2 side only."), "{text}");
+    assert!(
+        text.starts_with("Kubernetes node conditions are not available (no cluster access): EC2 side only."),
+        "{text}"
+    );
     assert!(text.contains(&format!("EC2 instances of cluster {cluster}: 2.")), "{text}");
     assert!(!text.contains("NODE"), "{text}");
     assert!(text.contains(&ids[0]) && text.contains(&ids[1]), "{text}");
+    assert!(text.contains(&format!("- [warning] instance {} is stopped", ids[0])), "{text}");
     assert_eq!(out.data["kubernetes"], false);
     Ok(())
 }
@@ -380,8 +417,10 @@ async fn node_health_of_an_empty_cluster_says_nothing_was_found() -> anyhow::Res
 #[tokio::test]
 async fn node_health_of_an_unknown_node_is_not_found() -> anyhow::Result<()> {
     let env = Env::new().await?;
-    let (_sim, reader) = sim(vec![node("ip-10-0-1-1.eu-west-1.compute.internal", "i-0123456789abcdef0", "True", "w")]).await?;
-    let err = env.inspector(Some("c")).run(Some(&reader), "get_node_health", &json!({"node_name": "ghost"})).await.err();
+    let (_sim, reader) =
+        sim(vec![node("ip-10-0-1-1.eu-west-1.compute.internal", "i-0123456789abcdef0", "True", "w")]).await?;
+    let err =
+        env.inspector(Some("c")).run(Some(&reader), "get_node_health", &json!({"node_name": "ghost"})).await.err();
     let err = err.ok_or_else(|| anyhow::anyhow!("an unknown node was found"))?;
     assert_eq!(err.class(), ErrorClass::NotFound);
     assert_eq!(err.to_string(), "node ghost not found");
@@ -400,12 +439,31 @@ async fn metrics_of_a_pod_a_node_and_the_cluster_over_the_cbor_proxy() -> anyhow
     let env = Env::new().await?;
     let cluster = unique("ci");
     let pod_dims = [("ClusterName", cluster.as_str()), ("Namespace", "prod"), ("PodName", "payment-service")];
-    env.put_metric("pod_cpu_utilization", &pod_dims, &[(600, 10.0), (300, 30.0), (60, 20.0)], StandardUnit::Percent).await?;
-    env.put_metric("pod_number_of_container_restarts", &pod_dims, &[(600, 0.0), (300, 2.0), (60, 5.0)], StandardUnit::Count).await?;
-    env.put_metric("pod_memory_utilization_over_pod_limit", &pod_dims, &[(300, 91.0), (60, 97.5)], StandardUnit::Percent).await?;
+    env.put_metric("pod_cpu_utilization", &pod_dims, &[(600, 10.0), (300, 30.0), (60, 20.0)], StandardUnit::Percent)
+        .await?;
+    env.put_metric(
+        "pod_number_of_container_restarts",
+        &pod_dims,
+        &[(600, 0.0), (300, 2.0), (60, 5.0)],
+        StandardUnit::Count,
+    )
+    .await?;
+    env.put_metric(
+        "pod_memory_utilization_over_pod_limit",
+        &pod_dims,
+        &[(300, 91.0), (60, 97.5)],
+        StandardUnit::Percent,
+    )
+    .await?;
     let node_dims = [("ClusterName", cluster.as_str()), ("InstanceId", "i-0abc"), ("NodeName", "ip-10-0-1-1")];
     env.put_metric("node_cpu_utilization", &node_dims, &[(120, 40.0), (60, 60.0)], StandardUnit::Percent).await?;
-    env.put_metric("cluster_node_count", &[("ClusterName", cluster.as_str())], &[(120, 3.0), (60, 3.0)], StandardUnit::Count).await?;
+    env.put_metric(
+        "cluster_node_count",
+        &[("ClusterName", cluster.as_str())],
+        &[(120, 3.0), (60, 3.0)],
+        StandardUnit::Count,
+    )
+    .await?;
 
     let inspector = env.inspector(Some(&cluster));
     // The pod by its full name: found under its workload's PodName.
@@ -419,21 +477,35 @@ async fn metrics_of_a_pod_a_node_and_the_cluster_over_the_cbor_proxy() -> anyhow
     let text = &out.text;
     assert!(text.contains("dimensions ClusterName="), "{text}");
     assert!(text.contains("PodName=payment-service"), "{text}");
-    let cpu = text.lines().find(|l| l.starts_with("pod_cpu_utilization (%)")).ok_or_else(|| anyhow::anyhow!("no cpu row: {text}"))?;
+    let cpu = text
+        .lines()
+        .find(|l| l.starts_with("pod_cpu_utilization (%)"))
+        .ok_or_else(|| anyhow::anyhow!("no cpu row: {text}"))?;
     assert!(cpu.contains("Average") && cpu.contains(" 3 ") && cpu.contains("10") && cpu.contains("30"), "{cpu}");
     assert!(text.contains("- restarts rose from 0 to 5 in the window"), "{text}");
     assert!(text.contains("pod_memory_utilization_over_pod_limit peaked at 97.5%"), "{text}");
     let series = out.data["series"].as_array().cloned().unwrap_or_default();
-    let cpu = series.iter().find(|s| s["metric"] == "pod_cpu_utilization").ok_or_else(|| anyhow::anyhow!("no cpu series"))?;
-    assert_eq!((cpu["min"].as_f64(), cpu["avg"].as_f64(), cpu["max"].as_f64(), cpu["last"].as_f64()), (Some(10.0), Some(20.0), Some(30.0), Some(20.0)));
+    let cpu =
+        series.iter().find(|s| s["metric"] == "pod_cpu_utilization").ok_or_else(|| anyhow::anyhow!("no cpu series"))?;
+    assert_eq!(
+        (cpu["min"].as_f64(), cpu["avg"].as_f64(), cpu["max"].as_f64(), cpu["last"].as_f64()),
+        (Some(10.0), Some(20.0), Some(30.0), Some(20.0))
+    );
 
     // A node: its exact dimension set (with InstanceId) is found through ListMetrics.
-    let out = call(&inspector, None, "get_cloudwatch_metrics", json!({"scope": "node", "name": "ip-10-0-1-1", "period_seconds": 60})).await?;
+    let out = call(
+        &inspector,
+        None,
+        "get_cloudwatch_metrics",
+        json!({"scope": "node", "name": "ip-10-0-1-1", "period_seconds": 60}),
+    )
+    .await?;
     assert!(out.text.contains("InstanceId=i-0abc"), "{}", out.text);
     assert!(out.text.lines().any(|l| l.starts_with("node_cpu_utilization (%)") && l.contains("60")), "{}", out.text);
 
     // The cluster.
-    let out = call(&inspector, None, "get_cloudwatch_metrics", json!({"scope": "cluster", "period_seconds": 60})).await?;
+    let out =
+        call(&inspector, None, "get_cloudwatch_metrics", json!({"scope": "cluster", "period_seconds": 60})).await?;
     assert!(out.text.lines().any(|l| l.starts_with("cluster_node_count") && l.contains(" 3")), "{}", out.text);
     assert!(out.text.contains("No datapoints in the window for: cluster_failed_node_count"), "{}", out.text);
     Ok(())
@@ -453,13 +525,26 @@ async fn metrics_without_container_insights_say_it_is_not_enabled() -> anyhow::R
         out.text
     );
     assert_eq!(out.data["series"], json!([]));
-    let out = call(&inspector, None, "get_cloudwatch_metrics", json!({"scope": "pod", "namespace": "prod", "name": "web"})).await?;
-    assert!(out.text.contains(&format!("Container Insights does not seem to be enabled for cluster {cluster}")), "{}", out.text);
+    let out =
+        call(&inspector, None, "get_cloudwatch_metrics", json!({"scope": "pod", "namespace": "prod", "name": "web"}))
+            .await?;
+    assert!(
+        out.text.contains(&format!("Container Insights does not seem to be enabled for cluster {cluster}")),
+        "{}",
+        out.text
+    );
 
     // Container Insights on, but nothing for this pod.
-    env.put_metric("cluster_node_count", &[("ClusterName", cluster.as_str())], &[(60, 2.0)], StandardUnit::Count).await?;
-    let out = call(&inspector, None, "get_cloudwatch_metrics", json!({"scope": "pod", "namespace": "prod", "name": "web"})).await?;
-    assert!(out.text.contains(&format!("No Container Insights metrics for pod prod/web in cluster {cluster}")), "{}", out.text);
+    env.put_metric("cluster_node_count", &[("ClusterName", cluster.as_str())], &[(60, 2.0)], StandardUnit::Count)
+        .await?;
+    let out =
+        call(&inspector, None, "get_cloudwatch_metrics", json!({"scope": "pod", "namespace": "prod", "name": "web"}))
+            .await?;
+    assert!(
+        out.text.contains(&format!("No Container Insights metrics for pod prod/web in cluster {cluster}")),
+        "{}",
+        out.text
+    );
     Ok(())
 }
 
@@ -481,7 +566,8 @@ async fn metrics_errors_are_classified_and_clean() -> anyhow::Result<()> {
     let raw = AwsInspector::new(&env.config, Some("c".into()));
     let err = raw.run(None, "get_cloudwatch_metrics", &json!({"scope": "cluster"})).await.err();
     let err = err.ok_or_else(|| anyhow::anyhow!("moto answered CBOR"))?;
-    assert!(err.to_string().starts_with("cloudwatch:GetMetricData failed"), "{err}");
+    assert!(err.to_string().starts_with("cloudwatch:GetMetricData failed: the endpoint answered HTTP"), "{err}");
+    assert!(err.to_string().contains("not this service's protocol"), "{err}");
     assert_clean(&err);
     Ok(())
 }
@@ -523,12 +609,25 @@ async fn application_logs_of_one_pod_are_filtered_redacted_and_reduced() -> anyh
     messages.push(record("web-1", "prod", "ERROR cannot connect to db with password=hunter22"));
     messages.push(record("api-1", "staging", "ERROR unrelated"));
     messages.push(record("web-1", "prod", "INFO shutting down"));
-    seed_logs(&env, &group, "ip-10-0-1-1.eu-west-1.compute.internal-application.var.log.containers.x.log", &messages).await?;
+    seed_logs(&env, &group, "ip-10-0-1-1.eu-west-1.compute.internal-application.var.log.containers.x.log", &messages)
+        .await?;
 
     let inspector = env.inspector(Some(&cluster));
-    let out = call(&inspector, None, "get_cloudwatch_logs", json!({"log_group": "application", "namespace": "prod", "pod": "web-1", "limit": 1000})).await?;
+    let out = call(
+        &inspector,
+        None,
+        "get_cloudwatch_logs",
+        json!({"log_group": "application", "namespace": "prod", "pod": "web-1", "limit": 1000}),
+    )
+    .await?;
     let text = &out.text;
-    assert!(text.starts_with(&format!("302 events in {group} in the last 60 minutes matching namespace prod, pod web-1")), "{text}");
+    assert!(
+        text.starts_with(&format!(
+            "302 events in {group} in the last 60 minutes matching namespace prod, pod web-1:\n"
+        )),
+        "{text}"
+    );
+    assert_eq!(out.data["filter_pattern"], "\"web-1\"");
     assert!(text.contains("web-1/app: ERROR cannot connect to db with password=****"), "{text}");
     assert!(!text.contains("hunter22"), "{text}");
     assert!(!text.contains("other pod"), "another pod's lines leaked: {text}");
@@ -538,8 +637,20 @@ async fn application_logs_of_one_pod_are_filtered_redacted_and_reduced() -> anyh
     assert!(text.len() < 10_000, "{} bytes", text.len());
 
     // A pattern is filtered server-side; limit keeps the newest.
-    let out = call(&inspector, None, "get_cloudwatch_logs", json!({"log_group": "application", "pattern": "ERROR", "limit": 1})).await?;
-    assert!(out.text.starts_with(&format!("2 events in {group} in the last 60 minutes matching filter ERROR, the newest 1 shown:")), "{}", out.text);
+    let out = call(
+        &inspector,
+        None,
+        "get_cloudwatch_logs",
+        json!({"log_group": "application", "pattern": "ERROR", "limit": 1}),
+    )
+    .await?;
+    assert!(
+        out.text.starts_with(&format!(
+            "2 events in {group} in the last 60 minutes matching filter ERROR, the newest 1 shown:"
+        )),
+        "{}",
+        out.text
+    );
     assert!(out.text.contains("api-1/app: ERROR unrelated"), "{}", out.text);
     Ok(())
 }
@@ -550,7 +661,13 @@ async fn an_empty_log_group_has_no_events() -> anyhow::Result<()> {
     let cluster = unique("quiet");
     let group = format!("/aws/eks/{cluster}/cluster");
     seed_logs(&env, &group, "kube-apiserver-0123", &[]).await?;
-    let out = call(&env.inspector(Some(&cluster)), None, "get_cloudwatch_logs", json!({"log_group": "cluster", "minutes": 15})).await?;
+    let out = call(
+        &env.inspector(Some(&cluster)),
+        None,
+        "get_cloudwatch_logs",
+        json!({"log_group": "cluster", "minutes": 15}),
+    )
+    .await?;
     assert_eq!(out.text, format!("No log events in {group} in the last 15 minutes.\n"));
     assert_eq!(out.data["exists"], true);
     Ok(())
@@ -570,7 +687,8 @@ async fn a_missing_log_group_says_logging_is_not_enabled() -> anyhow::Result<()>
         out.text
     );
     assert_eq!(out.data["exists"], false);
-    let out = call(&inspector, None, "get_cloudwatch_logs", json!({"log_group": "application", "pod": "web-1"})).await?;
+    let out =
+        call(&inspector, None, "get_cloudwatch_logs", json!({"log_group": "application", "pod": "web-1"})).await?;
     assert!(out.text.contains("does not exist: Container Insights is not enabled"), "{}", out.text);
 
     // No cluster configured: a bad call.

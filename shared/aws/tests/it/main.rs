@@ -21,13 +21,17 @@ pub const REGION: &str = "eu-west-1";
 /// An `SdkConfig` for the shared moto server: its endpoint, [`REGION`], static test
 /// credentials.
 pub async fn sdk_config() -> anyhow::Result<aws_config::SdkConfig> {
-    let moto = aiops_testkit::moto::shared()?;
-    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
+    Ok(sdk_config_at(aiops_testkit::moto::shared()?.endpoint()).await)
+}
+
+/// An `SdkConfig` for the emulator at `endpoint`, [`REGION`], static test credentials.
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
         .region(REGION)
         .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "test"))
         .load()
-        .await)
+        .await
 }
 
 /// A name no other test of this run uses (tables, topics, state machines share one moto).

@@ -94,7 +94,8 @@ pub fn action_hash(tool: &str, args: &Value) -> String {
 fn canonicalize(v: &Value) -> Value {
     match v {
         Value::Object(map) => {
-            let sorted: std::collections::BTreeMap<&String, Value> = map.iter().map(|(k, v)| (k, canonicalize(v))).collect();
+            let sorted: std::collections::BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, canonicalize(v))).collect();
             serde_json::to_value(sorted).unwrap_or(Value::Null)
         }
         Value::Array(items) => Value::Array(items.iter().map(canonicalize).collect()),

@@ -24,7 +24,14 @@ pub enum AuditKind {
     /// A proposed action the policy refused before any approval.
     ActionRefused { tool: String, args: Value, reason: String },
     /// An approval was requested.
-    ApprovalRequested { approval_id: String, tool: String, args: Value, action_hash: String, diff: String, expires_at: String },
+    ApprovalRequested {
+        approval_id: String,
+        tool: String,
+        args: Value,
+        action_hash: String,
+        diff: String,
+        expires_at: String,
+    },
     /// An approval was decided (or expired).
     ApprovalDecided { approval_id: String, decision: String, by: String, reason: Option<String> },
     /// An approved action was executed.
@@ -73,7 +80,13 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// Builds the next event after `prev` (or the first one) with its hash.
-    pub fn next(prev: Option<&AuditEvent>, investigation_id: &str, at: Timestamp, actor: &str, event: AuditKind) -> AuditEvent {
+    pub fn next(
+        prev: Option<&AuditEvent>,
+        investigation_id: &str,
+        at: Timestamp,
+        actor: &str,
+        event: AuditKind,
+    ) -> AuditEvent {
         let mut e = AuditEvent {
             investigation_id: investigation_id.to_string(),
             seq: prev.map_or(1, |p| p.seq + 1),
@@ -158,7 +171,13 @@ mod tests {
     fn chain(n: u64) -> Vec<AuditEvent> {
         let mut out: Vec<AuditEvent> = Vec::new();
         for i in 0..n {
-            let e = AuditEvent::next(out.last(), "inv-1", Timestamp::UNIX_EPOCH, "local:test", AuditKind::Answer { text: format!("a{i}") });
+            let e = AuditEvent::next(
+                out.last(),
+                "inv-1",
+                Timestamp::UNIX_EPOCH,
+                "local:test",
+                AuditKind::Answer { text: format!("a{i}") },
+            );
             out.push(e);
         }
         out

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Answer, Block, Message, ProposedAction, ReasonInput, ReasonOutput, Role, Step, ToolCall, Usage, estimate_tokens};
+use super::{
+    Answer, Block, Message, ProposedAction, ReasonInput, ReasonOutput, Role, Step, ToolCall, Usage, estimate_tokens,
+};
 use crate::analyze::{Action, Finding, Severity};
 use crate::error::Result;
 use crate::ports::Reasoner;
@@ -61,16 +63,139 @@ pub struct Question {
 }
 
 const STOPWORDS: &[&str] = &[
-    "the", "a", "an", "is", "are", "my", "our", "why", "what", "whats", "what's", "how", "does", "do", "did", "keep", "keeps",
-    "pod", "pods", "deployment", "deployments", "service", "services", "in", "on", "of", "to", "for", "with", "and", "or",
-    "namespace", "cluster", "crashing", "crash", "crashes", "failing", "fail", "fails", "broken", "down", "wrong", "going",
-    "me", "show", "list", "all", "there", "any", "anything", "problem", "problems", "issue", "issues", "error", "errors",
-    "please", "can", "could", "you", "restart", "restarting", "restarts", "scale", "roll", "back", "rollback", "it", "its",
-    "up", "not", "working", "healthy", "health", "check", "status", "running", "state", "happening", "happened", "this",
-    "that", "be", "so", "i", "we", "has", "have", "been", "get", "tell", "about", "ready", "pending", "stuck", "revision",
-    "replicas", "instances", "increase", "raise", "memory", "limit", "set", "nodes", "node", "events", "event", "which",
-    "where", "when", "who", "than", "then", "into", "from", "at", "by", "revert", "previous", "version", "unhealthy",
-    "look", "investigate", "diagnose", "explain", "help", "hi", "hello", "again", "other", "others", "same", "too",
+    "the",
+    "a",
+    "an",
+    "is",
+    "are",
+    "my",
+    "our",
+    "why",
+    "what",
+    "whats",
+    "what's",
+    "how",
+    "does",
+    "do",
+    "did",
+    "keep",
+    "keeps",
+    "pod",
+    "pods",
+    "deployment",
+    "deployments",
+    "service",
+    "services",
+    "in",
+    "on",
+    "of",
+    "to",
+    "for",
+    "with",
+    "and",
+    "or",
+    "namespace",
+    "cluster",
+    "crashing",
+    "crash",
+    "crashes",
+    "failing",
+    "fail",
+    "fails",
+    "broken",
+    "down",
+    "wrong",
+    "going",
+    "me",
+    "show",
+    "list",
+    "all",
+    "there",
+    "any",
+    "anything",
+    "problem",
+    "problems",
+    "issue",
+    "issues",
+    "error",
+    "errors",
+    "please",
+    "can",
+    "could",
+    "you",
+    "restart",
+    "restarting",
+    "restarts",
+    "scale",
+    "roll",
+    "back",
+    "rollback",
+    "it",
+    "its",
+    "up",
+    "not",
+    "working",
+    "healthy",
+    "health",
+    "check",
+    "status",
+    "running",
+    "state",
+    "happening",
+    "happened",
+    "this",
+    "that",
+    "be",
+    "so",
+    "i",
+    "we",
+    "has",
+    "have",
+    "been",
+    "get",
+    "tell",
+    "about",
+    "ready",
+    "pending",
+    "stuck",
+    "revision",
+    "replicas",
+    "instances",
+    "increase",
+    "raise",
+    "memory",
+    "limit",
+    "set",
+    "nodes",
+    "node",
+    "events",
+    "event",
+    "which",
+    "where",
+    "when",
+    "who",
+    "than",
+    "then",
+    "into",
+    "from",
+    "at",
+    "by",
+    "revert",
+    "previous",
+    "version",
+    "unhealthy",
+    "look",
+    "investigate",
+    "diagnose",
+    "explain",
+    "help",
+    "hi",
+    "hello",
+    "again",
+    "other",
+    "others",
+    "same",
+    "too",
 ];
 
 /// Parses a question.
@@ -82,35 +207,87 @@ pub fn parse_question(text: &str) -> Question {
         .filter(|w| !w.is_empty())
         .collect();
     let has = |w: &str| words.iter().any(|x| x == w);
-    let first_verb = words.iter().find(|w| !["please", "can", "could", "you", "would", "kindly", "now"].contains(&w.as_str())).map(String::as_str);
-    let asks_why = ["why", "wrong", "crash", "crashing", "failing", "broken", "error", "errors", "problem", "problems", "issue", "issues", "unhealthy", "down", "stuck", "pending", "restarting", "oom", "healthy", "health", "diagnose", "investigate", "investigating"]
+    let first_verb = words
         .iter()
-        .any(|w| has(w));
+        .find(|w| !["please", "can", "could", "you", "would", "kindly", "now"].contains(&w.as_str()))
+        .map(String::as_str);
+    let asks_why = [
+        "why",
+        "wrong",
+        "crash",
+        "crashing",
+        "failing",
+        "broken",
+        "error",
+        "errors",
+        "problem",
+        "problems",
+        "issue",
+        "issues",
+        "unhealthy",
+        "down",
+        "stuck",
+        "pending",
+        "restarting",
+        "oom",
+        "healthy",
+        "health",
+        "diagnose",
+        "investigate",
+        "investigating",
+    ]
+    .iter()
+    .any(|w| has(w));
     let number_after = |key: &str| -> Option<i64> {
         let i = words.iter().position(|w| w == key)?;
         words[i + 1..].iter().take(3).find_map(|w| w.parse::<i64>().ok())
     };
     let intent = match first_verb {
-        Some("restart") | Some("bounce") => Intent::Write { tool: "restart_deployment", replicas: None, revision: None, memory: None },
-        Some("scale") => Intent::Write { tool: "scale_deployment", replicas: number_after("to").or_else(|| number_after("scale")), revision: None, memory: None },
-        Some("rollback") | Some("revert") => Intent::Write { tool: "rollback_deployment", replicas: None, revision: number_after("revision"), memory: None },
-        Some("roll") if has("back") => Intent::Write { tool: "rollback_deployment", replicas: None, revision: number_after("revision"), memory: None },
+        Some("restart") | Some("bounce") => {
+            Intent::Write { tool: "restart_deployment", replicas: None, revision: None, memory: None }
+        }
+        Some("scale") => Intent::Write {
+            tool: "scale_deployment",
+            replicas: number_after("to").or_else(|| number_after("scale")),
+            revision: None,
+            memory: None,
+        },
+        Some("rollback") | Some("revert") => Intent::Write {
+            tool: "rollback_deployment",
+            replicas: None,
+            revision: number_after("revision"),
+            memory: None,
+        },
+        Some("roll") if has("back") => Intent::Write {
+            tool: "rollback_deployment",
+            replicas: None,
+            revision: number_after("revision"),
+            memory: None,
+        },
         Some("increase") | Some("raise") | Some("set") if has("memory") => {
-            let memory = words.iter().find(|w| crate::catalog::is_quantity(w) && w.chars().any(|c| c.is_ascii_alphabetic())).map(|w| {
-                // "1gi" → "1Gi"
-                let (n, u) = w.split_at(w.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(w.len()));
-                let unit = match u {
-                    "gi" => "Gi",
-                    "mi" => "Mi",
-                    "g" => "G",
-                    "m" => "M",
-                    other => other,
-                };
-                format!("{n}{unit}")
-            });
+            let memory = words
+                .iter()
+                .find(|w| crate::catalog::is_quantity(w) && w.chars().any(|c| c.is_ascii_alphabetic()))
+                .map(|w| {
+                    // "1gi" → "1Gi"
+                    let (n, u) = w.split_at(w.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(w.len()));
+                    let unit = match u {
+                        "gi" => "Gi",
+                        "mi" => "Mi",
+                        "g" => "G",
+                        "m" => "M",
+                        other => other,
+                    };
+                    format!("{n}{unit}")
+                });
             Intent::Write { tool: "set_container_resources", replicas: None, revision: None, memory }
         }
-        _ if !asks_why && (matches!(first_verb, Some("show") | Some("list") | Some("get") | Some("which") | Some("display")) || lower.starts_with("what pods") || lower.starts_with("what is running") || lower.starts_with("what's running")) => {
+        _ if !asks_why
+            && (matches!(first_verb, Some("show") | Some("list") | Some("get") | Some("which") | Some("display"))
+                || lower.starts_with("what pods")
+                || lower.starts_with("what is running")
+                || lower.starts_with("what's running")) =>
+        {
             let what = if has("deployments") || has("deployment") {
                 StatusWhat::Deployments
             } else if has("services") || has("service") || has("endpoints") {
@@ -130,7 +307,11 @@ pub fn parse_question(text: &str) -> Question {
     for (i, w) in words.iter().enumerate() {
         if (w == "namespace" || w == "ns") && i + 1 < words.len() && crate::catalog::is_dns_label(&words[i + 1]) {
             namespace = Some(words[i + 1].clone());
-        } else if w == "namespace" && i > 0 && crate::catalog::is_dns_label(&words[i - 1]) && !STOPWORDS.contains(&words[i - 1].as_str()) {
+        } else if w == "namespace"
+            && i > 0
+            && crate::catalog::is_dns_label(&words[i - 1])
+            && !STOPWORDS.contains(&words[i - 1].as_str())
+        {
             namespace = Some(words[i - 1].clone());
         }
     }
@@ -175,7 +356,12 @@ fn history(input: &ReasonInput<'_>) -> (String, Vec<Done>, usize) {
         for b in &m.content {
             match b {
                 Block::ToolUse { id, name, input: args } => {
-                    done.push(Done { call: ToolCall { id: id.clone(), tool: name.clone(), args: args.clone() }, ok: false, text: String::new(), data: None });
+                    done.push(Done {
+                        call: ToolCall { id: id.clone(), tool: name.clone(), args: args.clone() },
+                        ok: false,
+                        text: String::new(),
+                        data: None,
+                    });
                 }
                 Block::ToolResult { id, ok, text, data_ref } => {
                     if let Some(d) = done.iter_mut().find(|d| &d.call.id == id) {
@@ -197,21 +383,32 @@ fn plan(input: &ReasonInput<'_>) -> ReasonOutput {
     let q = parse_question(&question);
     let step = if input.turns_left <= 1 || input.input_tokens_left == 0 {
         let mut answer = compose(&q, &done, input);
-        answer.budget_note = Some(if input.turns_left <= 1 { "turn budget reached".into() } else { "input token budget reached".into() });
-        answer.text.push_str("\n\n(The investigation's budget was reached; this answer uses what was gathered so far.)");
+        answer.budget_note = Some(if input.turns_left <= 1 {
+            "turn budget reached".into()
+        } else {
+            "input token budget reached".into()
+        });
+        answer
+            .text
+            .push_str("\n\n(The investigation's budget was reached; this answer uses what was gathered so far.)");
         Step::Answer { answer }
     } else {
         decide(&q, &done, input, turn)
     };
     let message = assistant_message(&step, turn);
-    let usage = Usage { input_tokens: estimate_input_tokens(input), output_tokens: estimate_tokens(&serde_json::to_string(&message).unwrap_or_default()), ..Usage::default() };
+    let usage = Usage {
+        input_tokens: estimate_input_tokens(input),
+        output_tokens: estimate_tokens(&serde_json::to_string(&message).unwrap_or_default()),
+        ..Usage::default()
+    };
     ReasonOutput { step, message, usage, model: "offline".into() }
 }
 
 /// Tokens a model would have been sent for this step: the system prompt, the tool list and the
 /// transcript text.
 pub fn estimate_input_tokens(input: &ReasonInput<'_>) -> u64 {
-    let tools: u64 = input.tools.iter().map(|t| estimate_tokens(t.description) + estimate_tokens(&t.schema.to_string()) + 8).sum();
+    let tools: u64 =
+        input.tools.iter().map(|t| estimate_tokens(t.description) + estimate_tokens(&t.schema.to_string()) + 8).sum();
     let messages: u64 = input
         .messages
         .iter()
@@ -227,9 +424,14 @@ pub fn estimate_input_tokens(input: &ReasonInput<'_>) -> u64 {
 
 fn assistant_message(step: &Step, _turn: usize) -> Message {
     let content = match step {
-        Step::Tools { calls } => calls.iter().map(|c| Block::ToolUse { id: c.id.clone(), name: c.tool.clone(), input: c.args.clone() }).collect(),
+        Step::Tools { calls } => calls
+            .iter()
+            .map(|c| Block::ToolUse { id: c.id.clone(), name: c.tool.clone(), input: c.args.clone() })
+            .collect(),
         Step::Propose { call_id, action } => vec![
-            Block::Text { text: format!("I propose to {}. This needs a human's approval.", lowercase_first(&action.summary)) },
+            Block::Text {
+                text: format!("I propose to {}. This needs a human's approval.", lowercase_first(&action.summary)),
+            },
             Block::ToolUse { id: call_id.clone(), name: action.tool.clone(), input: action.args.clone() },
         ],
         Step::Answer { answer } => vec![Block::Text { text: answer.text.clone() }],
@@ -250,7 +452,11 @@ fn calls(turn: usize, list: Vec<(&str, Value)>) -> Step {
         calls: list
             .into_iter()
             .enumerate()
-            .map(|(i, (tool, args))| ToolCall { id: format!("t{turn}-{i}"), tool: tool.to_string(), args: strip_nulls(args) })
+            .map(|(i, (tool, args))| ToolCall {
+                id: format!("t{turn}-{i}"),
+                tool: tool.to_string(),
+                args: strip_nulls(args),
+            })
             .collect(),
     }
 }
@@ -302,7 +508,8 @@ fn resolve_deployment<'a>(q: &Question, rows: &'a [Value]) -> Option<&'a Value> 
         }
     }
     for n in q.names.iter().filter(|n| n.len() >= 4) {
-        let v: Vec<&Value> = rows.iter().filter(|r| name_of(r).starts_with(n.as_str()) || name_of(r).contains(n.as_str())).collect();
+        let v: Vec<&Value> =
+            rows.iter().filter(|r| name_of(r).starts_with(n.as_str()) || name_of(r).contains(n.as_str())).collect();
         if v.len() == 1 {
             return v.first().copied();
         }
@@ -405,19 +612,29 @@ fn finish(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> 
     let decided = done.iter().find(|d| is_write(&d.call.tool));
     match decided {
         None => {
-            if input.writes_enabled {
-                if let Some(action) = top_action(done) {
-                    return Step::Propose { call_id: format!("t{turn}-0"), action };
-                }
+            if input.writes_enabled
+                && let Some(action) = top_action(done)
+            {
+                return Step::Propose { call_id: format!("t{turn}-0"), action };
             }
             Step::Answer { answer: compose(q, done, input) }
         }
         Some(d) => {
             let executed = d.data.as_ref().and_then(|v| v.get("executed")).and_then(Value::as_bool).unwrap_or(false);
-            let verified = done.iter().rev().take_while(|x| !is_write(&x.call.tool)).any(|x| x.call.tool == "get_pods" || x.call.tool == "get_deployments");
+            let verified = done
+                .iter()
+                .rev()
+                .take_while(|x| !is_write(&x.call.tool))
+                .any(|x| x.call.tool == "get_pods" || x.call.tool == "get_deployments");
             if executed && !verified {
                 let ns = d.call.args["namespace"].clone();
-                return calls(turn, vec![("get_deployments", json!({"namespace": ns, "name": d.call.args["deployment"]})), ("get_pods", json!({"namespace": ns}))]);
+                return calls(
+                    turn,
+                    vec![
+                        ("get_deployments", json!({"namespace": ns, "name": d.call.args["deployment"]})),
+                        ("get_pods", json!({"namespace": ns})),
+                    ],
+                );
             }
             Step::Answer { answer: compose(q, done, input) }
         }
@@ -448,7 +665,9 @@ fn top_action(done: &[Done]) -> Option<ProposedAction> {
 }
 
 fn decide_write(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> Step {
-    let Intent::Write { tool, replicas, revision, memory } = &q.intent else { return Step::Answer { answer: compose(q, done, input) } };
+    let Intent::Write { tool, replicas, revision, memory } = &q.intent else {
+        return Step::Answer { answer: compose(q, done, input) };
+    };
     if called(done, "get_deployments").is_empty() {
         return calls(turn, vec![("get_deployments", json!({"namespace": q.namespace}))]);
     }
@@ -558,18 +777,23 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
             match write_outcome(done) {
                 Some((outcome, executed)) => {
                     text.push_str(&outcome);
-                    if executed {
-                        if let Some(v) = called(done, "get_deployments").last() {
-                            text.push_str("\n\nCurrent state:\n");
-                            text.push_str(&v.text);
-                        }
+                    if executed && let Some(v) = called(done, "get_deployments").last() {
+                        text.push_str("\n\nCurrent state:\n");
+                        text.push_str(&v.text);
                     }
                 }
                 None => {
                     let names = if q.names.is_empty() { "(no name given)".to_string() } else { q.names.join(", ") };
-                    text.push_str(&format!("I could not find a single deployment matching {names} to {}.", tool.replace('_', " ")));
+                    text.push_str(&format!(
+                        "I could not find a single deployment matching {names} to {}.",
+                        tool.replace('_', " ")
+                    ));
                     if let Some(d) = called(done, "get_deployments").last() {
-                        let known: Vec<String> = rows(d, "deployments").iter().filter_map(|r| Some(format!("{}/{}", r["namespace"].as_str()?, r["name"].as_str()?))).take(15).collect();
+                        let known: Vec<String> = rows(d, "deployments")
+                            .iter()
+                            .filter_map(|r| Some(format!("{}/{}", r["namespace"].as_str()?, r["name"].as_str()?)))
+                            .take(15)
+                            .collect();
                         if !known.is_empty() {
                             text.push_str(&format!(" Deployments I can see: {}.", known.join(", ")));
                         }
@@ -597,7 +821,11 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
             }
             t.push('.');
             if let Some(d) = called(done, "get_pods").last() {
-                let known: Vec<String> = rows(d, "pods").iter().filter_map(|r| Some(format!("{}/{}", r["namespace"].as_str()?, r["name"].as_str()?))).take(10).collect();
+                let known: Vec<String> = rows(d, "pods")
+                    .iter()
+                    .filter_map(|r| Some(format!("{}/{}", r["namespace"].as_str()?, r["name"].as_str()?)))
+                    .take(10)
+                    .collect();
                 if !known.is_empty() {
                     t.push_str(&format!(" Pods I can see include: {}.", known.join(", ")));
                 }
@@ -625,7 +853,11 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
     let top = serious[0];
     text.push_str(&format!("What is wrong: {}\n", top.message));
     if serious.len() > 1 {
-        text.push_str(&format!("{} other problem{} in {scope}:\n", serious.len() - 1, if serious.len() == 2 { "" } else { "s" }));
+        text.push_str(&format!(
+            "{} other problem{} in {scope}:\n",
+            serious.len() - 1,
+            if serious.len() == 2 { "" } else { "s" }
+        ));
         for f in &serious[1..serious.len().min(6)] {
             text.push_str(&format!("- {} {}/{}: {}\n", f.kind, f.namespace, f.name, f.message));
         }
@@ -654,15 +886,15 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
     let typed: Vec<ProposedAction> = top
         .actions
         .iter()
-        .filter_map(|a| Some(ProposedAction { tool: a.tool.clone()?, args: a.args.clone()?, summary: a.summary.clone() }))
+        .filter_map(|a| {
+            Some(ProposedAction { tool: a.tool.clone()?, args: a.args.clone()?, summary: a.summary.clone() })
+        })
         .collect();
     match write_outcome(done) {
         Some((outcome, executed)) => {
             text.push_str(&format!("\n{outcome}\n"));
-            if executed {
-                if let Some(v) = called(done, "get_pods").last() {
-                    text.push_str(&format!("\nAfter the change:\n{}", v.text));
-                }
+            if executed && let Some(v) = called(done, "get_pods").last() {
+                text.push_str(&format!("\nAfter the change:\n{}", v.text));
             }
         }
         None => {
@@ -692,15 +924,51 @@ mod tests {
             ns: Option<&'static str>,
             name: Option<&'static str>,
         }
-        let w = |tool: &'static str, replicas: Option<i64>| Intent::Write { tool, replicas, revision: None, memory: None };
+        let w =
+            |tool: &'static str, replicas: Option<i64>| Intent::Write { tool, replicas, revision: None, memory: None };
         let cases = [
-            Case { q: "Why is my payment-service pod crashing?", intent: Intent::Diagnose, ns: None, name: Some("payment-service") },
-            Case { q: "show me the pods in production", intent: Intent::Status { what: StatusWhat::Pods }, ns: Some("production"), name: None },
-            Case { q: "restart checkout-api", intent: w("restart_deployment", None), ns: None, name: Some("checkout-api") },
-            Case { q: "scale payment-service to 3", intent: w("scale_deployment", Some(3)), ns: None, name: Some("payment-service") },
-            Case { q: "roll back orders-api", intent: w("rollback_deployment", None), ns: None, name: Some("orders-api") },
-            Case { q: "Why does checkout keep restarting in the staging namespace?", intent: Intent::Diagnose, ns: Some("staging"), name: Some("checkout") },
-            Case { q: "Is anything wrong in namespace payments?", intent: Intent::Diagnose, ns: Some("payments"), name: None },
+            Case {
+                q: "Why is my payment-service pod crashing?",
+                intent: Intent::Diagnose,
+                ns: None,
+                name: Some("payment-service"),
+            },
+            Case {
+                q: "show me the pods in production",
+                intent: Intent::Status { what: StatusWhat::Pods },
+                ns: Some("production"),
+                name: None,
+            },
+            Case {
+                q: "restart checkout-api",
+                intent: w("restart_deployment", None),
+                ns: None,
+                name: Some("checkout-api"),
+            },
+            Case {
+                q: "scale payment-service to 3",
+                intent: w("scale_deployment", Some(3)),
+                ns: None,
+                name: Some("payment-service"),
+            },
+            Case {
+                q: "roll back orders-api",
+                intent: w("rollback_deployment", None),
+                ns: None,
+                name: Some("orders-api"),
+            },
+            Case {
+                q: "Why does checkout keep restarting in the staging namespace?",
+                intent: Intent::Diagnose,
+                ns: Some("staging"),
+                name: Some("checkout"),
+            },
+            Case {
+                q: "Is anything wrong in namespace payments?",
+                intent: Intent::Diagnose,
+                ns: Some("payments"),
+                name: None,
+            },
         ];
         for c in cases {
             let q = parse_question(c.q);

@@ -105,14 +105,54 @@ mod tests {
             keep: &'static str,
         }
         let cases = [
-            Case { name: "aws key id", input: "using key AKIAIOSFODNN7EXAMPLE for s3", leak: "AKIAIOSFODNN7EXAMPLE", keep: "for s3" },
-            Case { name: "aws secret", input: "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", leak: "wJalrXUtnFEMI", keep: "aws_secret_access_key=" },
-            Case { name: "bearer", input: "Authorization: Bearer abcdef123456.zzz", leak: "abcdef123456", keep: "Authorization" },
-            Case { name: "jwt", input: "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U seen", leak: "eyJhbGciOiJIUzI1NiJ9", keep: "seen" },
-            Case { name: "password kv", input: "connecting with password=hunter2 to db", leak: "hunter2", keep: "to db" },
-            Case { name: "json secret", input: r#"{"db_password": "s3cr3t!", "user": "app"}"#, leak: "s3cr3t!", keep: "\"user\": \"app\"" },
-            Case { name: "url creds", input: "postgres://app:pa55word@db.prod:5432/orders", leak: "pa55word", keep: "db.prod:5432/orders" },
-            Case { name: "private key", input: "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----", leak: "MIIEow", keep: "PRIVATE KEY" },
+            Case {
+                name: "aws key id",
+                input: "using key AKIAIOSFODNN7EXAMPLE for s3",
+                leak: "AKIAIOSFODNN7EXAMPLE",
+                keep: "for s3",
+            },
+            Case {
+                name: "aws secret",
+                input: "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                leak: "wJalrXUtnFEMI",
+                keep: "aws_secret_access_key=",
+            },
+            Case {
+                name: "bearer",
+                input: "Authorization: Bearer abcdef123456.zzz",
+                leak: "abcdef123456",
+                keep: "Authorization",
+            },
+            Case {
+                name: "jwt",
+                input: "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U seen",
+                leak: "eyJhbGciOiJIUzI1NiJ9",
+                keep: "seen",
+            },
+            Case {
+                name: "password kv",
+                input: "connecting with password=hunter2 to db",
+                leak: "hunter2",
+                keep: "to db",
+            },
+            Case {
+                name: "json secret",
+                input: r#"{"db_password": "s3cr3t!", "user": "app"}"#,
+                leak: "s3cr3t!",
+                keep: "\"user\": \"app\"",
+            },
+            Case {
+                name: "url creds",
+                input: "postgres://app:pa55word@db.prod:5432/orders",
+                leak: "pa55word",
+                keep: "db.prod:5432/orders",
+            },
+            Case {
+                name: "private key",
+                input: "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+                leak: "MIIEow",
+                keep: "PRIVATE KEY",
+            },
         ];
         for c in cases {
             let out = redact(c.input);

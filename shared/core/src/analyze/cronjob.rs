@@ -34,7 +34,10 @@ fn analyze_cronjob(state: &ClusterState, cj: &CronJob) -> Vec<Finding> {
     let raw = cj.spec.schedule.trim();
     let status = cj.status.as_ref();
     let last = status.and_then(|s| s.last_schedule_time.as_ref());
-    let last_text = last.map_or_else(|| "it never ran".to_string(), |t| format!("last run {} ago", human_duration(k8s::seconds_since(t, now))));
+    let last_text = last.map_or_else(
+        || "it never ran".to_string(),
+        |t| format!("last run {} ago", human_duration(k8s::seconds_since(t, now))),
+    );
 
     let (sched_text, tz_prefix) = split_tz(raw);
     let tz_name = cj.spec.time_zone.as_deref().or(tz_prefix);
@@ -42,13 +45,21 @@ fn analyze_cronjob(state: &ClusterState, cj: &CronJob) -> Vec<Finding> {
     let parsed = parse_schedule(sched_text);
     // Scheduled times that passed without a run since the last one (or since creation).
     let since = last.or(cj.metadata.creation_timestamp.as_ref()).map(|t| t.0);
-    let skipped = |s: &Schedule| since.map_or(0, |from| s.runs_between(from, now.as_second() - START_SLACK_SECS, &tz, 1000).len());
+    let skipped = |s: &Schedule| {
+        since.map_or(0, |from| s.runs_between(from, now.as_second() - START_SLACK_SECS, &tz, 1000).len())
+    };
 
     if cj.spec.suspend.unwrap_or(false) {
         // Suspended on purpose is fine; suspended while runs pile up is worth a warning.
         let missed = parsed.as_ref().map_or(0, skipped);
         let (severity, skipped_text) = if missed >= MISSED_RUNS {
-            (Severity::Warning, format!("; {} scheduled runs were skipped since", if missed >= 1000 { "1000+".to_string() } else { missed.to_string() }))
+            (
+                Severity::Warning,
+                format!(
+                    "; {} scheduled runs were skipped since",
+                    if missed >= 1000 { "1000+".to_string() } else { missed.to_string() }
+                ),
+            )
         } else {
             (Severity::Info, String::new())
         };
@@ -75,11 +86,17 @@ fn analyze_cronjob(state: &ClusterState, cj: &CronJob) -> Vec<Finding> {
         Err(e) => return vec![invalid(state, subject, raw, &e)],
     };
     if schedule.next_after(now, &tz).is_none() {
-        return vec![invalid(state, subject, raw, "no date ever matches it (a day of the month that the month does not have)")];
+        return vec![invalid(
+            state,
+            subject,
+            raw,
+            "no date ever matches it (a day of the month that the month does not have)",
+        )];
     }
 
     let mut out = Vec::new();
-    let mut jobs: Vec<&Job> = state.jobs.iter().filter(|j| k8s::namespace(&j.metadata) == ns && cronjob_of(j) == Some(name)).collect();
+    let mut jobs: Vec<&Job> =
+        state.jobs.iter().filter(|j| k8s::namespace(&j.metadata) == ns && cronjob_of(j) == Some(name)).collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(created(j)));
     let finished: Vec<&Job> = jobs.iter().copied().filter(|j| outcome(j).is_some()).collect();
     let failed_runs = finished.iter().take_while(|j| outcome(j) == Some(false)).count();
@@ -95,18 +112,29 @@ fn analyze_cronjob(state: &ClusterState, cj: &CronJob) -> Vec<Finding> {
             subject.clone(),
             Severity::Error,
             "CronJobFailing",
-            format!("cronjob {ns}/{name} is failing: {runs} failed (newest: job {job}, {}){success}", failure_summary(newest)),
+            format!(
+                "cronjob {ns}/{name} is failing: {runs} failed (newest: job {job}, {}){success}",
+                failure_summary(newest)
+            ),
         )
         .caused_by(ObjectRef::new("Job", ns, job))
-        .action(Action::text(format!("Fix the failure of job {job} (see its finding and its pods' logs); the next scheduled run picks up the fix")));
+        .action(Action::text(format!(
+            "Fix the failure of job {job} (see its finding and its pods' logs); the next scheduled run picks up the fix"
+        )));
         for j in finished.iter().take(3) {
             f.evidence.push(format!(
                 "job {}: {}",
                 k8s::name(&j.metadata),
-                if outcome(j) == Some(true) { "Complete".to_string() } else { format!("Failed ({})", failure_summary(j)) }
+                if outcome(j) == Some(true) {
+                    "Complete".to_string()
+                } else {
+                    format!("Failed ({})", failure_summary(j))
+                }
             ));
         }
-        out.push(f.warn("Triggering a manual run (kubectl create job --from) will fail the same way until the cause is fixed"));
+        out.push(f.warn(
+            "Triggering a manual run (kubectl create job --from) will fail the same way until the cause is fixed",
+        ));
     }
 
     // Missed runs: at least MISSED_RUNS scheduled times passed since the last one.
@@ -127,14 +155,24 @@ fn invalid(state: &ClusterState, subject: ObjectRef, raw: &str, why: &str) -> Fi
     )
     .evidence(format!("spec.schedule \"{raw}\""));
     f.evidence.extend(
-        recent_events(state, "CronJob", &ns, &name, &["UnparseableSchedule", "InvalidSchedule"]).iter().take(1).map(|e| event_line(e, state.now)),
+        recent_events(state, "CronJob", &ns, &name, &["UnparseableSchedule", "InvalidSchedule"])
+            .iter()
+            .take(1)
+            .map(|e| event_line(e, state.now)),
     );
     f.action(Action::text(
         "Fix spec.schedule: five fields (minute 0-59, hour 0-23, day of month 1-31, month 1-12 or JAN-DEC, day of week 0-6 or SUN-SAT), or a descriptor such as @hourly",
     ))
 }
 
-fn missed(state: &ClusterState, cj: &CronJob, schedule: &Schedule, tz: &TimeZone, count: usize, since: Timestamp) -> Finding {
+fn missed(
+    state: &ClusterState,
+    cj: &CronJob,
+    schedule: &Schedule,
+    tz: &TimeZone,
+    count: usize,
+    since: Timestamp,
+) -> Finding {
     let ns = k8s::namespace(&cj.metadata);
     let name = k8s::name(&cj.metadata);
     let now = state.now;
@@ -146,13 +184,24 @@ fn missed(state: &ClusterState, cj: &CronJob, schedule: &Schedule, tz: &TimeZone
     } else {
         format!("never scheduled since it was created {ago} ago")
     };
-    let every = schedule.interval(now, tz).map(|s| format!(" although \"{raw}\" runs about every {}", human_duration(s))).unwrap_or_default();
+    let every = schedule
+        .interval(now, tz)
+        .map(|s| format!(" although \"{raw}\" runs about every {}", human_duration(s)))
+        .unwrap_or_default();
     let count_text = if count >= 1000 { "1000+".to_string() } else { count.to_string() };
     let policy = cj.spec.concurrency_policy.as_deref().unwrap_or("Allow");
-    let active: Vec<&str> = status.and_then(|s| s.active.as_ref()).into_iter().flatten().filter_map(|r| r.name.as_deref()).collect();
-    let events = recent_events(state, "CronJob", ns, name, &["FailedNeedsStart", "TooManyMissedTimes", "MissSchedule", "JobAlreadyActive"]);
+    let active: Vec<&str> =
+        status.and_then(|s| s.active.as_ref()).into_iter().flatten().filter_map(|r| r.name.as_deref()).collect();
+    let events = recent_events(
+        state,
+        "CronJob",
+        ns,
+        name,
+        &["FailedNeedsStart", "TooManyMissedTimes", "MissSchedule", "JobAlreadyActive"],
+    );
     let too_many = events.iter().any(|e| {
-        e.reason.as_deref() == Some("TooManyMissedTimes") || e.message.as_deref().is_some_and(|m| m.contains("too many missed start times"))
+        e.reason.as_deref() == Some("TooManyMissedTimes")
+            || e.message.as_deref().is_some_and(|m| m.contains("too many missed start times"))
     });
     let mut cause = None;
     let why = if policy == "Forbid" && !active.is_empty() {
@@ -167,7 +216,8 @@ fn missed(state: &ClusterState, cj: &CronJob, schedule: &Schedule, tz: &TimeZone
         cause = Some(ObjectRef::new("Job", ns, job));
         format!("; concurrencyPolicy Forbid skips every run while job {job}{running} is still active")
     } else if too_many {
-        "; the controller gave up after too many missed start times (startingDeadlineSeconds unset or too long)".to_string()
+        "; the controller gave up after too many missed start times (startingDeadlineSeconds unset or too long)"
+            .to_string()
     } else {
         "; the CronJob controller has not started it".to_string()
     };
@@ -177,7 +227,10 @@ fn missed(state: &ClusterState, cj: &CronJob, schedule: &Schedule, tz: &TimeZone
         "CronJobMissedRuns",
         format!("cronjob {ns}/{name} missed {count_text} scheduled runs: {last_text}{every}{why}"),
     )
-    .evidence(format!("spec.schedule \"{raw}\"{}", cj.spec.time_zone.as_deref().map(|z| format!(", timeZone {z}")).unwrap_or_default()))
+    .evidence(format!(
+        "spec.schedule \"{raw}\"{}",
+        cj.spec.time_zone.as_deref().map(|z| format!(", timeZone {z}")).unwrap_or_default()
+    ))
     .evidence(format!("spec.concurrencyPolicy {policy}"));
     if !active.is_empty() {
         f.evidence.push(format!("status.active: {}", active.join(", ")));
@@ -230,7 +283,8 @@ pub(super) fn parse_schedule(s: &str) -> Result<Schedule, String> {
         return Err("it is empty".into());
     }
     if let Some(d) = s.strip_prefix("@every ") {
-        let secs = parse_go_duration(d.trim()).ok_or_else(|| format!("\"{}\" is not a duration such as 90s, 15m or 1h30m", d.trim()))?;
+        let secs = parse_go_duration(d.trim())
+            .ok_or_else(|| format!("\"{}\" is not a duration such as 90s, 15m or 1h30m", d.trim()))?;
         return Ok(Schedule::Every(secs.max(1)));
     }
     let expanded = match s.to_ascii_lowercase().as_str() {
@@ -244,7 +298,10 @@ pub(super) fn parse_schedule(s: &str) -> Result<Schedule, String> {
     };
     let fields: Vec<&str> = expanded.split_whitespace().collect();
     if fields.len() != 5 {
-        return Err(format!("expected exactly 5 fields (minute hour day-of-month month day-of-week), found {}", fields.len()));
+        return Err(format!(
+            "expected exactly 5 fields (minute hour day-of-month month day-of-week), found {}",
+            fields.len()
+        ));
     }
     let (minute, _) = parse_field(fields[0], "minute", 0, 59, &[])?;
     let (hour, _) = parse_field(fields[1], "hour", 0, 23, &[])?;
@@ -331,7 +388,8 @@ fn parse_go_duration(s: &str) -> Option<i64> {
     let mut rest = s;
     while !rest.is_empty() {
         let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let unit_end = rest[num_end..].find(|c: char| c.is_ascii_digit() || c == '.').map_or(rest.len(), |i| num_end + i);
+        let unit_end =
+            rest[num_end..].find(|c: char| c.is_ascii_digit() || c == '.').map_or(rest.len(), |i| num_end + i);
         let n: f64 = rest[..num_end].parse().ok()?;
         let factor = match &rest[num_end..unit_end] {
             "ns" => 1e-9,
@@ -388,11 +446,17 @@ impl Schedule {
         };
         let start = at.to_zoned(tz.clone()).datetime();
         // The next whole minute.
-        let mut dt = start.with().second(0).subsec_nanosecond(0).build().ok()?.checked_add(jiff::Span::new().minutes(1)).ok()?;
+        let mut dt =
+            start.with().second(0).subsec_nanosecond(0).build().ok()?.checked_add(jiff::Span::new().minutes(1)).ok()?;
         let limit = start.checked_add(jiff::Span::new().days(HORIZON_DAYS)).ok()?;
         while dt <= limit {
             if month & (1 << dt.month()) == 0 {
-                dt = dt.first_of_month().date().checked_add(jiff::Span::new().months(1)).ok()?.to_datetime(jiff::civil::Time::midnight());
+                dt = dt
+                    .first_of_month()
+                    .date()
+                    .checked_add(jiff::Span::new().months(1))
+                    .ok()?
+                    .to_datetime(jiff::civil::Time::midnight());
                 continue;
             }
             if !self.day_matches(dt) {
@@ -433,7 +497,11 @@ mod tests {
     #[test]
     fn cronjob_cases() {
         let cases = vec![
-            Case { name: "healthy every five minutes", objects: vec![cronjob("batch", "sync", "*/5 * * * *").last_scheduled_ago(120).build()], expect: vec![] },
+            Case {
+                name: "healthy every five minutes",
+                objects: vec![cronjob("batch", "sync", "*/5 * * * *").last_scheduled_ago(120).build()],
+                expect: vec![],
+            },
             Case {
                 name: "healthy with a completed run",
                 objects: vec![
@@ -444,18 +512,32 @@ mod tests {
             },
             Case {
                 name: "suspended recently is info",
-                objects: vec![cronjob("batch", "cleanup", "0 3 * * *").suspended().last_scheduled_ago(3 * 3600).build()],
-                expect: vec![("CronJobSuspended", Severity::Info, &["is suspended", "schedule \"0 3 * * *\"", "last run 3h ago"])],
+                objects: vec![
+                    cronjob("batch", "cleanup", "0 3 * * *").suspended().last_scheduled_ago(3 * 3600).build(),
+                ],
+                expect: vec![(
+                    "CronJobSuspended",
+                    Severity::Info,
+                    &["is suspended", "schedule \"0 3 * * *\"", "last run 3h ago"],
+                )],
             },
             Case {
                 name: "suspended while daily runs pile up is a warning",
                 objects: vec![cronjob("batch", "cleanup", "0 3 * * *").suspended().last_scheduled_ago(864_000).build()],
-                expect: vec![("CronJobSuspended", Severity::Warning, &["is suspended", "last run 10d ago", "10 scheduled runs were skipped since"])],
+                expect: vec![(
+                    "CronJobSuspended",
+                    Severity::Warning,
+                    &["is suspended", "last run 10d ago", "10 scheduled runs were skipped since"],
+                )],
             },
             Case {
                 name: "invalid minute",
                 objects: vec![cronjob("batch", "bad", "61 * * * *").build()],
-                expect: vec![("InvalidCronSchedule", Severity::Error, &["\"61 * * * *\" is invalid", "minute 61 is above the maximum 59"])],
+                expect: vec![(
+                    "InvalidCronSchedule",
+                    Severity::Error,
+                    &["\"61 * * * *\" is invalid", "minute 61 is above the maximum 59"],
+                )],
             },
             Case {
                 name: "six fields",
@@ -475,24 +557,36 @@ mod tests {
                     job("batch", "report-1").owned_by_cronjob("report").created_ago(5400).failed_backoff(4, 3).build(),
                     job("batch", "report-0").owned_by_cronjob("report").created_ago(9000).complete().build(),
                 ],
-                expect: vec![("CronJobFailing", Severity::Error, &[
-                    "its last 2 runs failed",
-                    "newest: job report-2, BackoffLimitExceeded, 4 pod failures",
-                    "last success 2h30m ago",
-                ])],
+                expect: vec![(
+                    "CronJobFailing",
+                    Severity::Error,
+                    &[
+                        "its last 2 runs failed",
+                        "newest: job report-2, BackoffLimitExceeded, 4 pod failures",
+                        "last success 2h30m ago",
+                    ],
+                )],
             },
             Case {
                 name: "forbid policy held by a stuck job misses runs",
                 objects: vec![
-                    cronjob("batch", "sync", "*/10 * * * *").forbid_concurrency().active("sync-28891000").last_scheduled_ago(5 * 3600).build(),
+                    cronjob("batch", "sync", "*/10 * * * *")
+                        .forbid_concurrency()
+                        .active("sync-28891000")
+                        .last_scheduled_ago(5 * 3600)
+                        .build(),
                     job("batch", "sync-28891000").owned_by_cronjob("sync").created_ago(5 * 3600).build(),
                 ],
-                expect: vec![("CronJobMissedRuns", Severity::Warning, &[
-                    "missed 29 scheduled runs",
-                    "last scheduled 5h ago",
-                    "runs about every 10m",
-                    "concurrencyPolicy Forbid skips every run while job sync-28891000 (running for 5h) is still active",
-                ])],
+                expect: vec![(
+                    "CronJobMissedRuns",
+                    Severity::Warning,
+                    &[
+                        "missed 29 scheduled runs",
+                        "last scheduled 5h ago",
+                        "runs about every 10m",
+                        "concurrencyPolicy Forbid skips every run while job sync-28891000 (running for 5h) is still active",
+                    ],
+                )],
             },
             Case {
                 name: "daily job one run late is not yet missed",
@@ -561,7 +655,8 @@ mod tests {
     #[test]
     fn next_runs_follow_the_fields() {
         let at: Timestamp = "2025-11-30T10:07:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH);
-        let next = |s: &str| parse_schedule(s).ok().and_then(|p| p.next_after(at, &TimeZone::UTC)).map(|t| t.to_string());
+        let next =
+            |s: &str| parse_schedule(s).ok().and_then(|p| p.next_after(at, &TimeZone::UTC)).map(|t| t.to_string());
         assert_eq!(next("*/5 * * * *").as_deref(), Some("2025-11-30T10:10:00Z"));
         assert_eq!(next("0 2 * * *").as_deref(), Some("2025-12-01T02:00:00Z"));
         // 2025-11-30 is a Sunday: the next weekday 09:00 is Monday.

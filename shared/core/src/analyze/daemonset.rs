@@ -39,7 +39,9 @@ fn agent_impact(name: &str) -> Option<&'static str> {
         "kube-proxy" => Some("without kube-proxy, Service traffic from that node is not routed"),
         "ebs-csi-node" => Some("without the EBS CSI node plugin, EBS volumes cannot be mounted there"),
         "efs-csi-node" => Some("without the EFS CSI node plugin, EFS volumes cannot be mounted there"),
-        "eks-pod-identity-agent" => Some("without the Pod Identity agent, pods there get no AWS credentials from EKS Pod Identity"),
+        "eks-pod-identity-agent" => {
+            Some("without the Pod Identity agent, pods there get no AWS credentials from EKS Pod Identity")
+        }
         _ => None,
     }
 }
@@ -75,7 +77,13 @@ fn analyze_daemonset(state: &ClusterState, ds: &DaemonSet) -> Option<Finding> {
     None
 }
 
-fn unavailable_finding(state: &ClusterState, ds: &DaemonSet, desired: i32, ready: i32, unavailable: i32) -> Option<Finding> {
+fn unavailable_finding(
+    state: &ClusterState,
+    ds: &DaemonSet,
+    desired: i32,
+    ready: i32,
+    unavailable: i32,
+) -> Option<Finding> {
     let ns = k8s::namespace(&ds.metadata);
     let name = k8s::name(&ds.metadata);
     let mut failing: Vec<&Pod> = state.pods_of("DaemonSet", ns, name).into_iter().filter(|p| is_failing(p)).collect();
@@ -95,7 +103,8 @@ fn unavailable_finding(state: &ClusterState, ds: &DaemonSet, desired: i32, ready
     if let Some((p, _)) = picked.as_ref().filter(|(p, _)| is_unschedulable(p)) {
         return Some(unschedulable_finding(state, ds, p, severity, (desired, ready, unavailable)));
     }
-    let mut message = format!("daemonset {ns}/{name} is ready on {ready} of {desired} nodes ({unavailable} unavailable)");
+    let mut message =
+        format!("daemonset {ns}/{name} is ready on {ready} of {desired} nodes ({unavailable} unavailable)");
     let mut reason = "DaemonSetUnavailable";
     if let Some((p, _)) = &picked {
         let node = p.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("no node yet");
@@ -155,8 +164,19 @@ fn target_node(p: &Pod) -> Option<String> {
     if let Some(n) = &spec.node_name {
         return Some(n.clone());
     }
-    let terms = &spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?.node_selector_terms;
-    terms.iter().flat_map(|t| t.match_fields.iter().flatten()).find(|f| f.key == "metadata.name").and_then(|f| f.values.as_ref()?.first().cloned())
+    let terms = &spec
+        .affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required_during_scheduling_ignored_during_execution
+        .as_ref()?
+        .node_selector_terms;
+    terms
+        .iter()
+        .flat_map(|t| t.match_fields.iter().flatten())
+        .find(|f| f.key == "metadata.name")
+        .and_then(|f| f.values.as_ref()?.first().cloned())
 }
 
 /// Total cpu (millicores) and memory (bytes) requests of a pod's containers.
@@ -174,7 +194,13 @@ fn requests(p: &Pod) -> (f64, f64) {
 
 /// A DaemonSet pod the scheduler cannot place on its node: the DaemonSet is the root (its
 /// pods can only go to that node), with the node's room and the pod's requests.
-fn unschedulable_finding(state: &ClusterState, ds: &DaemonSet, p: &Pod, severity: Severity, counts: (i32, i32, i32)) -> Finding {
+fn unschedulable_finding(
+    state: &ClusterState,
+    ds: &DaemonSet,
+    p: &Pod,
+    severity: Severity,
+    counts: (i32, i32, i32),
+) -> Finding {
     let (desired, ready, unavailable) = counts;
     let ns = k8s::namespace(&ds.metadata);
     let name = k8s::name(&ds.metadata);
@@ -241,7 +267,9 @@ fn unschedulable_finding(state: &ClusterState, ds: &DaemonSet, p: &Pod, severity
             "Give daemonset {ns}/{name} a priorityClassName such as system-node-critical so its pod can preempt ordinary pods on a full node"
         )));
     }
-    f.warn(format!("Restarting the DaemonSet will not help: node {node} has no room for the pod until something there changes"))
+    f.warn(format!(
+        "Restarting the DaemonSet will not help: node {node} has no room for the pod until something there changes"
+    ))
 }
 
 /// A DaemonSet that should run somewhere but matches no node.
@@ -258,7 +286,8 @@ fn no_nodes(state: &ClusterState, ds: &DaemonSet) -> Option<Finding> {
     let n = state.nodes.len();
     let subject = ObjectRef::new("DaemonSet", ns, name);
     if !selector.is_empty() {
-        let matching: Vec<&Node> = state.nodes.iter().filter(|node| k8s::selector_matches(selector, node.metadata.labels.as_ref())).collect();
+        let matching: Vec<&Node> =
+            state.nodes.iter().filter(|node| k8s::selector_matches(selector, node.metadata.labels.as_ref())).collect();
         if matching.is_empty() {
             let sel = k8s::labels_string(selector);
             let mut f = Finding::new(
@@ -294,11 +323,25 @@ fn no_nodes(state: &ClusterState, ds: &DaemonSet) -> Option<Finding> {
 }
 
 /// A finding when every node in `nodes` carries a NoSchedule/NoExecute taint the pods do not tolerate.
-fn untolerated(subject: ObjectRef, nodes: &[&Node], tolerations: &[Toleration], ns: &str, name: &str) -> Option<Finding> {
+fn untolerated(
+    subject: ObjectRef,
+    nodes: &[&Node],
+    tolerations: &[Toleration],
+    ns: &str,
+    name: &str,
+) -> Option<Finding> {
     let blocking = |node: &Node| -> Option<Taint> {
-        node.spec.as_ref()?.taints.as_ref()?.iter().find(|t| {
-            t.effect != "PreferNoSchedule" && !AUTO_TOLERATED.contains(&t.key.as_str()) && !tolerations.iter().any(|tol| tolerates(tol, t))
-        }).cloned()
+        node.spec
+            .as_ref()?
+            .taints
+            .as_ref()?
+            .iter()
+            .find(|t| {
+                t.effect != "PreferNoSchedule"
+                    && !AUTO_TOLERATED.contains(&t.key.as_str())
+                    && !tolerations.iter().any(|tol| tolerates(tol, t))
+            })
+            .cloned()
     };
     let taints: Vec<Taint> = nodes.iter().map(|n| blocking(n)).collect::<Option<Vec<_>>>()?;
     let first = taints.first()?;
@@ -322,7 +365,8 @@ fn tolerates(tol: &Toleration, taint: &Taint) -> bool {
         None | Some("") => tol.operator.as_deref() == Some("Exists"),
         Some(k) => k == taint.key,
     };
-    let value_ok = tol.operator.as_deref() == Some("Exists") || tol.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("");
+    let value_ok = tol.operator.as_deref() == Some("Exists")
+        || tol.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("");
     effect_ok && key_ok && value_ok
 }
 
@@ -486,7 +530,11 @@ mod tests {
 
     #[test]
     fn failing_agent_is_the_cause() {
-        let objs = vec![daemonset("kube-system", "aws-node", 2, 1), agent("ip-10-0-1-10", "a1b2c").build(), agent("ip-10-0-2-20", "d3e4f").crashlooping(3).build()];
+        let objs = vec![
+            daemonset("kube-system", "aws-node", 2, 1),
+            agent("ip-10-0-1-10", "a1b2c").build(),
+            agent("ip-10-0-2-20", "d3e4f").crashlooping(3).build(),
+        ];
         let f = analyze(&state(objs)).remove(0);
         assert_eq!(f.cause, Some(ObjectRef::new("Pod", "kube-system", "aws-node-d3e4f")), "{f:#?}");
         assert!(f.warnings.iter().any(|w| w.contains("Restarting the DaemonSet will not help")), "{f:#?}");

@@ -111,7 +111,10 @@ impl<'a> Ctx<'a> {
     fn rolling(&self) -> bool {
         self.condition("Progressing").is_some_and(|c| {
             c.status.as_deref() == Some("True")
-                && matches!(c.reason.as_deref(), Some("ReplicaSetUpdated" | "NewReplicaSetCreated" | "FoundNewReplicaSet"))
+                && matches!(
+                    c.reason.as_deref(),
+                    Some("ReplicaSetUpdated" | "NewReplicaSetCreated" | "FoundNewReplicaSet")
+                )
         })
     }
 
@@ -181,7 +184,11 @@ impl<'a> Ctx<'a> {
             .iter()
             .filter(|p| k8s::namespace(&p.metadata) == self.ns)
             .filter(|p| {
-                p.metadata.owner_references.iter().flatten().any(|o| o.controller == Some(true) && o.kind == "ReplicaSet" && o.name == rs)
+                p.metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.controller == Some(true) && o.kind == "ReplicaSet" && o.name == rs)
             })
             .collect()
     }
@@ -193,8 +200,12 @@ impl<'a> Ctx<'a> {
 
     /// Failing pods of the current revision with the pod analyzer's findings, worst first.
     fn failing_new(&self) -> Vec<FailingPod<'a>> {
-        let mut v: Vec<FailingPod<'a>> =
-            self.new_pods().into_iter().filter(|p| is_failing(p)).map(|p| (p, super::pod::analyze_pod(self.state, p))).collect();
+        let mut v: Vec<FailingPod<'a>> = self
+            .new_pods()
+            .into_iter()
+            .filter(|p| is_failing(p))
+            .map(|p| (p, super::pod::analyze_pod(self.state, p)))
+            .collect();
         v.sort_by_key(|(p, f)| (std::cmp::Reverse(f.as_ref().map(|f| f.severity)), k8s::name(&p.metadata).to_string()));
         v
     }
@@ -209,7 +220,12 @@ impl<'a> Ctx<'a> {
 
     /// Pods of a revision: `0 of 3 new pods ready`.
     fn new_ready_text(&self) -> String {
-        let total = self.current().and_then(|r| self.replicaset(r)).and_then(|rs| rs.spec.replicas).or(self.current().map(|r| r.replicas)).unwrap_or(0);
+        let total = self
+            .current()
+            .and_then(|r| self.replicaset(r))
+            .and_then(|rs| rs.spec.replicas)
+            .or(self.current().map(|r| r.replicas))
+            .unwrap_or(0);
         format!("{} of {total} new pods ready", self.current().map_or(0, |r| r.ready))
     }
 
@@ -234,7 +250,11 @@ impl<'a> Ctx<'a> {
         } else {
             Severity::Warning
         };
-        let stuck = if self.deadline().is_some() { format!("; its rollout exceeded the progress deadline ({}s)", self.deadline_secs()) } else { String::new() };
+        let stuck = if self.deadline().is_some() {
+            format!("; its rollout exceeded the progress deadline ({}s)", self.deadline_secs())
+        } else {
+            String::new()
+        };
         let mut f = Finding::new(
             self.subject(),
             severity,
@@ -277,7 +297,9 @@ impl<'a> Ctx<'a> {
         let failing = self.failing_new();
         // A pod finding of at least error severity (a warning, e.g. one recent OOM kill, is
         // not yet a broken revision).
-        let broken = failing.iter().any(|(p, f)| f.as_ref().is_some_and(|f| f.severity >= Severity::Error && !is_infrastructure(p, f)));
+        let broken = failing
+            .iter()
+            .any(|(p, f)| f.as_ref().is_some_and(|f| f.severity >= Severity::Error && !is_infrastructure(p, f)));
         broken.then(|| self.regression("RolloutFailing", "is failing", &failing))
     }
 
@@ -288,7 +310,8 @@ impl<'a> Ctx<'a> {
         let good = self.good();
         let serving = self.serving();
         let new_text = self.revision_text();
-        let mut states: Vec<String> = failing.iter().map(|(p, f)| f.as_ref().map_or_else(|| pod_state_text(p), |f| f.reason.clone())).collect();
+        let mut states: Vec<String> =
+            failing.iter().map(|(p, f)| f.as_ref().map_or_else(|| pod_state_text(p), |f| f.reason.clone())).collect();
         states.sort();
         states.dedup();
         let arch = self.arch_hint(failing);
@@ -299,7 +322,9 @@ impl<'a> Ctx<'a> {
         };
         let old_text = match good {
             Some(g) if serving > 0 => format!("revision {} ({}) still serves {serving} pods", g.revision, images(g)),
-            Some(g) => format!("no pod of an older revision is ready; the previous revision is {} ({})", g.revision, images(g)),
+            Some(g) => {
+                format!("no pod of an older revision is ready; the previous revision is {} ({})", g.revision, images(g))
+            }
             None => "there is no earlier revision to roll back to".to_string(),
         };
         let severity = if self.ready == 0 { Severity::Critical } else { Severity::Error };
@@ -307,10 +332,20 @@ impl<'a> Ctx<'a> {
             self.subject(),
             severity,
             reason,
-            format!("deployment {ns}/{name}: rollout of {new_text} {headline}; {}{why}; {old_text}", self.new_ready_text()),
+            format!(
+                "deployment {ns}/{name}: rollout of {new_text} {headline}; {}{why}; {old_text}",
+                self.new_ready_text()
+            ),
         );
         for r in self.revisions.iter().take(3) {
-            f.evidence.push(format!("revision {}: ReplicaSet {} ({}): {} of {} pods ready", r.revision, r.replicaset, images(r), r.ready, r.replicas));
+            f.evidence.push(format!(
+                "revision {}: ReplicaSet {} ({}): {} of {} pods ready",
+                r.revision,
+                r.replicaset,
+                images(r),
+                r.ready,
+                r.replicas
+            ));
         }
         f.evidence.push(self.status_line());
         for (p, pf) in failing.iter().take(2) {
@@ -333,7 +368,9 @@ impl<'a> Ctx<'a> {
                 format!("Roll deployment {ns}/{name} back to revision {} (image {})", g.revision, images(g)),
             ));
         }
-        f = f.action(Action::text(format!("Find why the pods of {new_text} fail (their findings and logs) and fix it before rolling forward again")));
+        f = f.action(Action::text(format!(
+            "Find why the pods of {new_text} fail (their findings and logs) and fix it before rolling forward again"
+        )));
         // The revision is the root unless its pods wait for the cluster (unschedulable, node
         // trouble): then the pod's finding says what the cluster lacks.
         match failing.iter().find(|(p, f)| f.as_ref().map_or(is_unschedulable(p), |f| is_infrastructure(p, f))) {
@@ -342,8 +379,11 @@ impl<'a> Ctx<'a> {
             }
             _ => {
                 f.absorbs = self.new_pods().iter().map(|p| ObjectRef::new("Pod", ns, k8s::name(&p.metadata))).collect();
-                f.warn(format!("Restarting the deployment will not help: it recreates pods of the same revision {}", self.revision))
-                    .warn("Scaling up will not help: new replicas run the same failing revision")
+                f.warn(format!(
+                    "Restarting the deployment will not help: it recreates pods of the same revision {}",
+                    self.revision
+                ))
+                .warn("Scaling up will not help: new replicas run the same failing revision")
             }
         }
     }
@@ -387,8 +427,14 @@ impl<'a> Ctx<'a> {
         let mut seen: Vec<String> = Vec::new();
         for e in self.state.events_for("Pod", self.ns, k8s::name(&p.metadata)) {
             let msg = e.message.as_deref().unwrap_or("").trim().to_string();
-            let recent = crate::tools::event_last_time(e).is_some_and(|t| self.state.now.as_second() - t.as_second() <= RECENT_EVENT_SECS);
-            if e.type_.as_deref() != Some("Warning") || !recent || msg.is_empty() || seen.contains(&msg) || f.evidence.iter().any(|l| l.contains(&msg)) {
+            let recent = crate::tools::event_last_time(e)
+                .is_some_and(|t| self.state.now.as_second() - t.as_second() <= RECENT_EVENT_SECS);
+            if e.type_.as_deref() != Some("Warning")
+                || !recent
+                || msg.is_empty()
+                || seen.contains(&msg)
+                || f.evidence.iter().any(|l| l.contains(&msg))
+            {
                 continue;
             }
             seen.push(msg);
@@ -403,7 +449,9 @@ impl<'a> Ctx<'a> {
     /// message and an evidence line naming the nodes' architecture.
     fn arch_hint(&self, failing: &[FailingPod<'a>]) -> Option<(String, String)> {
         let (p, _) = failing.iter().find(|(_, f)| {
-            f.as_ref().is_some_and(|f| f.message.contains("exec format error") || f.evidence.iter().any(|e| e.contains("exec format error")))
+            f.as_ref().is_some_and(|f| {
+                f.message.contains("exec format error") || f.evidence.iter().any(|e| e.contains("exec format error"))
+            })
         })?;
         let node = p.spec.as_ref()?.node_name.as_deref()?;
         let arch = self
@@ -417,7 +465,9 @@ impl<'a> Ctx<'a> {
             .get("kubernetes.io/arch")?;
         Some((
             format!(": exec format error, the image is not built for the nodes' {arch} architecture"),
-            format!("node {node} is kubernetes.io/arch={arch}; exec format error means the image was built for another CPU architecture"),
+            format!(
+                "node {node} is kubernetes.io/arch={arch}; exec format error means the image was built for another CPU architecture"
+            ),
         ))
     }
 
@@ -468,7 +518,10 @@ impl<'a> Ctx<'a> {
             self.subject(),
             severity,
             "DeploymentUnavailable",
-            format!("deployment {ns}/{name} has {} of {} replicas ready ({missing} unavailable{for_text}){paused}{why}", self.ready, self.desired),
+            format!(
+                "deployment {ns}/{name} has {} of {} replicas ready ({missing} unavailable{for_text}){paused}{why}",
+                self.ready, self.desired
+            ),
         )
         .evidence(self.status_line());
         f.evidence.extend(self.condition_lines());
@@ -478,15 +531,17 @@ impl<'a> Ctx<'a> {
                 if let Some(pf) = pf {
                     f.evidence.push(format!("pod {pname}: {}", pf.message));
                 }
-                f = f
-                    .caused_by(ObjectRef::new("Pod", ns, pname))
-                    .action(Action::text(format!("Fix why pod {pname} is not ready (see its finding); the deployment recovers once its pods do")));
+                f = f.caused_by(ObjectRef::new("Pod", ns, pname)).action(Action::text(format!(
+                    "Fix why pod {pname} is not ready (see its finding); the deployment recovers once its pods do"
+                )));
                 if !is_unschedulable(p) {
                     f = f.warn(format!("Scaling up will not help: new replicas fail the same way as pod {pname}"));
                 }
             }
             None => {
-                f = f.action(Action::text(format!("List the pods of deployment {ns}/{name} and their events to see why replicas are missing")));
+                f = f.action(Action::text(format!(
+                    "List the pods of deployment {ns}/{name} and their events to see why replicas are missing"
+                )));
             }
         }
         Some(f)
@@ -536,7 +591,8 @@ fn condition_line(c: &DeploymentCondition) -> String {
 
 /// An event as an evidence line: `event Warning FailedCreate (x12) 3m ago: …`.
 pub(super) fn event_line(e: &Event, now: Timestamp) -> String {
-    let ago = crate::tools::event_last_time(e).map_or_else(|| "?".into(), |t| human_duration(now.as_second() - t.as_second()));
+    let ago = crate::tools::event_last_time(e)
+        .map_or_else(|| "?".into(), |t| human_duration(now.as_second() - t.as_second()));
     let count = e.count.unwrap_or(1);
     let times = if count > 1 { format!(" (x{count})") } else { String::new() };
     format!(
@@ -548,12 +604,20 @@ pub(super) fn event_line(e: &Event, now: Timestamp) -> String {
 }
 
 /// Events about an object from the last hour with one of `reasons`, newest first.
-pub(super) fn recent_events<'s>(state: &'s ClusterState, kind: &str, ns: &str, name: &str, reasons: &[&str]) -> Vec<&'s Event> {
+pub(super) fn recent_events<'s>(
+    state: &'s ClusterState,
+    kind: &str,
+    ns: &str,
+    name: &str,
+    reasons: &[&str],
+) -> Vec<&'s Event> {
     state
         .events_for(kind, ns, name)
         .into_iter()
         .filter(|e| e.reason.as_deref().is_some_and(|r| reasons.contains(&r)))
-        .filter(|e| crate::tools::event_last_time(e).is_some_and(|t| state.now.as_second() - t.as_second() <= RECENT_EVENT_SECS))
+        .filter(|e| {
+            crate::tools::event_last_time(e).is_some_and(|t| state.now.as_second() - t.as_second() <= RECENT_EVENT_SECS)
+        })
         .collect()
 }
 
@@ -637,16 +701,32 @@ mod tests {
             replicaset(NS, "orders-api", "4a5b6c7d8e", 5, &img("3.0.3"), 0, 0),
         ];
         for s in ["x2k4p", "b7m9q", "c8n0r"] {
-            objs.push(pod(&format!("orders-api-7c9d8e6f5b-{s}")).in_ns(NS).owned_by_rs("orders-api-7c9d8e6f5b").image(&img("3.1.0")).crashlooping(6).build());
+            objs.push(
+                pod(&format!("orders-api-7c9d8e6f5b-{s}"))
+                    .in_ns(NS)
+                    .owned_by_rs("orders-api-7c9d8e6f5b")
+                    .image(&img("3.1.0"))
+                    .crashlooping(6)
+                    .build(),
+            );
         }
         for s in ["d1e2f", "g3h4j", "k5l6m"] {
-            objs.push(pod(&format!("orders-api-5f6b7c8d9a-{s}")).in_ns(NS).owned_by_rs("orders-api-5f6b7c8d9a").image(&img("3.0.4")).build());
+            objs.push(
+                pod(&format!("orders-api-5f6b7c8d9a-{s}"))
+                    .in_ns(NS)
+                    .owned_by_rs("orders-api-5f6b7c8d9a")
+                    .image(&img("3.0.4"))
+                    .build(),
+            );
         }
         objs
     }
 
     fn web(replicas: i32, ready: i32) -> Vec<Value> {
-        vec![deployment("prod", "web", replicas, ready, 2), replicaset("prod", "web", "7d9f8b6c5d", 2, "registry.example.com/web:1.0.0", replicas, ready)]
+        vec![
+            deployment("prod", "web", replicas, ready, 2),
+            replicaset("prod", "web", "7d9f8b6c5d", 2, "registry.example.com/web:1.0.0", replicas, ready),
+        ]
     }
 
     fn web_pod(suffix: &str) -> crate::fixtures::PodBuilder {
@@ -656,7 +736,11 @@ mod tests {
     #[test]
     fn deployment_cases() {
         let cases = vec![
-            Case { name: "healthy deployment", objects: [web(3, 3), vec![web_pod("a1b2c").build()]].concat(), expect: None },
+            Case {
+                name: "healthy deployment",
+                objects: [web(3, 3), vec![web_pod("a1b2c").build()]].concat(),
+                expect: None,
+            },
             Case { name: "scaled to zero", objects: web(0, 0), expect: None },
             Case {
                 name: "finished rollout with old replicasets at 0",
@@ -679,27 +763,44 @@ mod tests {
                     },
                     replicaset("prod", "web", "aaaaa11111", 5, "web:5", 1, 0),
                     replicaset("prod", "web", "bbbbb22222", 4, "web:4", 2, 2),
-                    pod("web-aaaaa11111-q1w2e").in_ns("prod").owned_by_rs("web-aaaaa11111").unready().with(|p| {
-                        p["status"]["conditions"][3]["lastTransitionTime"] = serde_json::json!(ago(20));
-                    }).build(),
+                    pod("web-aaaaa11111-q1w2e")
+                        .in_ns("prod")
+                        .owned_by_rs("web-aaaaa11111")
+                        .unready()
+                        .with(|p| {
+                            p["status"]["conditions"][3]["lastTransitionTime"] = serde_json::json!(ago(20));
+                        })
+                        .build(),
                 ],
                 expect: None,
             },
             Case {
                 name: "stuck rollout names both revisions",
                 objects: stuck_rollout(),
-                expect: Some(("ProgressDeadlineExceeded", Severity::Error, &[
-                    "rollout of revision 7 (",
-                    "orders-api:3.1.0) exceeded its progress deadline (600s)",
-                    "0 of 3 new pods ready (CrashLoopBackOff)",
-                    "revision 6 (",
-                    "orders-api:3.0.4) still serves 3 pods",
-                ])),
+                expect: Some((
+                    "ProgressDeadlineExceeded",
+                    Severity::Error,
+                    &[
+                        "rollout of revision 7 (",
+                        "orders-api:3.1.0) exceeded its progress deadline (600s)",
+                        "0 of 3 new pods ready (CrashLoopBackOff)",
+                        "revision 6 (",
+                        "orders-api:3.0.4) still serves 3 pods",
+                    ],
+                )),
             },
             Case {
                 name: "crash looping pods leave no replica ready",
-                objects: [web(2, 0), vec![web_pod("a1b2c").crashlooping(4).build(), web_pod("d3e4f").crashlooping(4).build()]].concat(),
-                expect: Some(("DeploymentUnavailable", Severity::Critical, &["0 of 2 replicas ready", "2 unavailable", "pod web-7d9f8b6c5d-a1b2c is CrashLoopBackOff"])),
+                objects: [
+                    web(2, 0),
+                    vec![web_pod("a1b2c").crashlooping(4).build(), web_pod("d3e4f").crashlooping(4).build()],
+                ]
+                .concat(),
+                expect: Some((
+                    "DeploymentUnavailable",
+                    Severity::Critical,
+                    &["0 of 2 replicas ready", "2 unavailable", "pod web-7d9f8b6c5d-a1b2c is CrashLoopBackOff"],
+                )),
             },
             Case {
                 name: "one of three unready for ten minutes is degraded",
@@ -714,37 +815,81 @@ mod tests {
                     web_pod("d3e4f").build(),
                     web_pod("g5h6j").unready().build(),
                 ],
-                expect: Some(("DeploymentUnavailable", Severity::Warning, &["2 of 3 replicas ready", "for 10m", "running but not ready"])),
+                expect: Some((
+                    "DeploymentUnavailable",
+                    Severity::Warning,
+                    &["2 of 3 replicas ready", "for 10m", "running but not ready"],
+                )),
             },
             Case {
                 name: "rollout failing before its deadline while the old revision serves",
                 objects: vec![
                     {
                         let mut d = deployment("web", "storefront", 2, 2, 12);
-                        d["status"]["conditions"][1] = serde_json::json!({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"});
+                        d["status"]["conditions"][1] =
+                            serde_json::json!({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"});
                         d
                     },
                     replicaset("web", "storefront", "57lp6fj8c5", 12, "storefront:2.7.0", 1, 0),
                     replicaset("web", "storefront", "psz6kkxscx", 11, "storefront:2.6.4", 2, 2),
-                    pod("storefront-57lp6fj8c5-pdzlv").in_ns("web").owned_by_rs("storefront-57lp6fj8c5").waiting("CreateContainerConfigError", "configmap \"feature-flags\" not found").build(),
+                    pod("storefront-57lp6fj8c5-pdzlv")
+                        .in_ns("web")
+                        .owned_by_rs("storefront-57lp6fj8c5")
+                        .waiting("CreateContainerConfigError", "configmap \"feature-flags\" not found")
+                        .build(),
                     pod("storefront-psz6kkxscx-a1b2c").in_ns("web").owned_by_rs("storefront-psz6kkxscx").build(),
                     pod("storefront-psz6kkxscx-d3e4f").in_ns("web").owned_by_rs("storefront-psz6kkxscx").build(),
                 ],
-                expect: Some(("RolloutFailing", Severity::Error, &[
-                    "rollout of revision 12 (storefront:2.7.0) is failing",
-                    "0 of 1 new pods ready (ConfigMapNotFound)",
-                    "revision 11 (storefront:2.6.4) still serves 2 pods",
-                ])),
+                expect: Some((
+                    "RolloutFailing",
+                    Severity::Error,
+                    &[
+                        "rollout of revision 12 (storefront:2.7.0) is failing",
+                        "0 of 1 new pods ready (ConfigMapNotFound)",
+                        "revision 11 (storefront:2.6.4) still serves 2 pods",
+                    ],
+                )),
             },
             Case {
                 name: "first rollout that never became available carries the pods' reason",
                 objects: vec![
                     deployment_past_deadline(deployment("analytics", "ingest", 2, 0, 1), 600),
-                    replicaset("analytics", "ingest", "bhxvql2qzx", 1, "987654321098.dkr.ecr.eu-west-1.amazonaws.com/ingest:2.0.0", 2, 0),
-                    pod("ingest-bhxvql2qzx-ch5jp").in_ns("analytics").owned_by_rs("ingest-bhxvql2qzx").waiting("CreateContainerConfigError", "couldn't find key DB_PASSWORD in Secret analytics/db-credentials").build(),
-                    pod("ingest-bhxvql2qzx-q8w9e").in_ns("analytics").owned_by_rs("ingest-bhxvql2qzx").waiting("CreateContainerConfigError", "couldn't find key DB_PASSWORD in Secret analytics/db-credentials").build(),
+                    replicaset(
+                        "analytics",
+                        "ingest",
+                        "bhxvql2qzx",
+                        1,
+                        "987654321098.dkr.ecr.eu-west-1.amazonaws.com/ingest:2.0.0",
+                        2,
+                        0,
+                    ),
+                    pod("ingest-bhxvql2qzx-ch5jp")
+                        .in_ns("analytics")
+                        .owned_by_rs("ingest-bhxvql2qzx")
+                        .waiting(
+                            "CreateContainerConfigError",
+                            "couldn't find key DB_PASSWORD in Secret analytics/db-credentials",
+                        )
+                        .build(),
+                    pod("ingest-bhxvql2qzx-q8w9e")
+                        .in_ns("analytics")
+                        .owned_by_rs("ingest-bhxvql2qzx")
+                        .waiting(
+                            "CreateContainerConfigError",
+                            "couldn't find key DB_PASSWORD in Secret analytics/db-credentials",
+                        )
+                        .build(),
                 ],
-                expect: Some(("SecretKeyMissing", Severity::Critical, &["has never been available", "first rollout, revision 1 (", "0 of 2 replicas ready", "DB_PASSWORD"])),
+                expect: Some((
+                    "SecretKeyMissing",
+                    Severity::Critical,
+                    &[
+                        "has never been available",
+                        "first rollout, revision 1 (",
+                        "0 of 2 replicas ready",
+                        "DB_PASSWORD",
+                    ],
+                )),
             },
             Case {
                 name: "paused deployment is info",
@@ -760,7 +905,15 @@ mod tests {
                         "pods \"web-7d9f8b6c5d-zz9yy\" is forbidden: exceeded quota: compute-quota, requested: requests.memory=2Gi, used: requests.memory=7Gi, limited: requests.memory=8Gi",
                     ),
                 ],
-                expect: Some(("QuotaExceeded", Severity::Critical, &["0 of 2 replicas ready", "ReplicaSet web-7d9f8b6c5d (revision 1) cannot create pods", "ResourceQuota compute-quota is exhausted"])),
+                expect: Some((
+                    "QuotaExceeded",
+                    Severity::Critical,
+                    &[
+                        "0 of 2 replicas ready",
+                        "ReplicaSet web-7d9f8b6c5d (revision 1) cannot create pods",
+                        "ResourceQuota compute-quota is exhausted",
+                    ],
+                )),
             },
         ];
         for case in cases {
@@ -789,7 +942,11 @@ mod tests {
         assert_eq!(typed.len(), 1, "{f:#?}");
         assert_eq!(typed[0].tool.as_deref(), Some("rollback_deployment"));
         assert_eq!(typed[0].args, Some(json!({"namespace": NS, "deployment": "orders-api", "revision": 6})));
-        assert!(typed[0].summary.contains("revision 6") && typed[0].summary.contains("orders-api:3.0.4"), "{}", typed[0].summary);
+        assert!(
+            typed[0].summary.contains("revision 6") && typed[0].summary.contains("orders-api:3.0.4"),
+            "{}",
+            typed[0].summary
+        );
         assert!(f.evidence.iter().any(|e| e.contains("ProgressDeadlineExceeded")), "{f:#?}");
         assert!(f.warnings.iter().any(|w| w.contains("Restarting")), "{f:#?}");
         assert_eq!(f.absorbs.len(), 3, "{f:#?}");
@@ -811,13 +968,21 @@ mod tests {
             replicaset("prod", "api", "ccccc33333", 3, "api:3", 2, 0),
             replicaset("prod", "api", "bbbbb22222", 2, "api:2", 0, 0),
             replicaset("prod", "api", "aaaaa11111", 1, "api:1", 0, 0),
-            pod("api-ccccc33333-q1w2e").in_ns("prod").owned_by_rs("api-ccccc33333").waiting("ImagePullBackOff", "Back-off pulling image \"api:3\"").build(),
+            pod("api-ccccc33333-q1w2e")
+                .in_ns("prod")
+                .owned_by_rs("api-ccccc33333")
+                .waiting("ImagePullBackOff", "Back-off pulling image \"api:3\"")
+                .build(),
         ];
         let f = analyze(&state(objs)).remove(0);
         assert_eq!(f.severity, Severity::Critical, "{}", f.message);
         assert!(f.message.contains("the previous revision is 2 (api:2)"), "{}", f.message);
         let rollback = f.actions.iter().find(|a| a.tool.as_deref() == Some("rollback_deployment"));
-        assert_eq!(rollback.and_then(|a| a.args.clone()), Some(json!({"namespace": "prod", "deployment": "api", "revision": 2})), "{f:#?}");
+        assert_eq!(
+            rollback.and_then(|a| a.args.clone()),
+            Some(json!({"namespace": "prod", "deployment": "api", "revision": 2})),
+            "{f:#?}"
+        );
     }
 
     #[test]
@@ -846,16 +1011,25 @@ mod tests {
         let objs = vec![
             {
                 let mut d = deployment("web", "storefront", 2, 2, 12);
-                d["status"]["conditions"][1] = serde_json::json!({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"});
+                d["status"]["conditions"][1] =
+                    serde_json::json!({"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated"});
                 d
             },
             replicaset("web", "storefront", "57lp6fj8c5", 12, "storefront:2.7.0", 1, 0),
             replicaset("web", "storefront", "psz6kkxscx", 11, "storefront:2.6.4", 2, 2),
-            pod("storefront-57lp6fj8c5-pdzlv").in_ns("web").owned_by_rs("storefront-57lp6fj8c5").crashlooping(3).build(),
+            pod("storefront-57lp6fj8c5-pdzlv")
+                .in_ns("web")
+                .owned_by_rs("storefront-57lp6fj8c5")
+                .crashlooping(3)
+                .build(),
         ];
         let f = analyze(&state(objs)).remove(0);
         let rollback = f.actions.iter().find(|a| a.tool.as_deref() == Some("rollback_deployment"));
-        assert_eq!(rollback.and_then(|a| a.args.clone()), Some(json!({"namespace": "web", "deployment": "storefront", "revision": 11})), "{f:#?}");
+        assert_eq!(
+            rollback.and_then(|a| a.args.clone()),
+            Some(json!({"namespace": "web", "deployment": "storefront", "revision": 11})),
+            "{f:#?}"
+        );
         assert_eq!(f.absorbs, vec![ObjectRef::new("Pod", "web", "storefront-57lp6fj8c5-pdzlv")], "{f:#?}");
     }
 

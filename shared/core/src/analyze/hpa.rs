@@ -24,7 +24,13 @@ fn condition<'a>(h: &'a HorizontalPodAutoscaler, ty: &str) -> Option<&'a Horizon
 }
 
 fn condition_line(c: &HorizontalPodAutoscalerCondition) -> String {
-    format!("condition {}={} {}: {}", c.type_, c.status, c.reason.as_deref().unwrap_or(""), c.message.as_deref().unwrap_or("").trim())
+    format!(
+        "condition {}={} {}: {}",
+        c.type_,
+        c.status,
+        c.reason.as_deref().unwrap_or(""),
+        c.message.as_deref().unwrap_or("").trim()
+    )
 }
 
 /// The word after `prefix` in `s`, without quotes.
@@ -40,9 +46,15 @@ fn target_exists(state: &ClusterState, ns: &str, kind: &str, name: &str) -> Opti
         metas.any(|m| k8s::namespace(m) == ns && k8s::name(m) == name)
     }
     match kind {
-        "Deployment" if state.has_read(Kind::Deployment) => Some(found(state.deployments.iter().map(|d| &d.metadata), ns, name)),
-        "StatefulSet" if state.has_read(Kind::StatefulSet) => Some(found(state.statefulsets.iter().map(|d| &d.metadata), ns, name)),
-        "ReplicaSet" if state.has_read(Kind::ReplicaSet) => Some(found(state.replicasets.iter().map(|d| &d.metadata), ns, name)),
+        "Deployment" if state.has_read(Kind::Deployment) => {
+            Some(found(state.deployments.iter().map(|d| &d.metadata), ns, name))
+        }
+        "StatefulSet" if state.has_read(Kind::StatefulSet) => {
+            Some(found(state.statefulsets.iter().map(|d| &d.metadata), ns, name))
+        }
+        "ReplicaSet" if state.has_read(Kind::ReplicaSet) => {
+            Some(found(state.replicasets.iter().map(|d| &d.metadata), ns, name))
+        }
         _ => None,
     }
 }
@@ -100,7 +112,13 @@ fn target_utilization(h: &HorizontalPodAutoscaler, resource: &str) -> Option<i32
     })
 }
 
-fn scaling_inactive(state: &ClusterState, h: &HorizontalPodAutoscaler, c: &HorizontalPodAutoscalerCondition, target_text: &str, current: i32) -> Finding {
+fn scaling_inactive(
+    state: &ClusterState,
+    h: &HorizontalPodAutoscaler,
+    c: &HorizontalPodAutoscalerCondition,
+    target_text: &str,
+    current: i32,
+) -> Finding {
     let ns = k8s::namespace(&h.metadata);
     let name = k8s::name(&h.metadata);
     let subject = ObjectRef::new("HorizontalPodAutoscaler", ns, name);
@@ -164,7 +182,9 @@ fn scaling_inactive(state: &ClusterState, h: &HorizontalPodAutoscaler, c: &Horiz
         .warn("Raising maxReplicas will not help: the HPA has no metric to act on");
     }
 
-    let resource_api = matches!(reason, "FailedGetResourceMetric" | "FailedGetContainerResourceMetric") || msg.contains("resource metrics API") || msg.contains("pods.metrics.k8s.io");
+    let resource_api = matches!(reason, "FailedGetResourceMetric" | "FailedGetContainerResourceMetric")
+        || msg.contains("resource metrics API")
+        || msg.contains("pods.metrics.k8s.io");
     if resource_api {
         let resource = word_after(msg, "for resource ").unwrap_or("cpu");
         let server = state.deployments.iter().find(|d| k8s::name(&d.metadata).contains("metrics-server"));
@@ -174,7 +194,11 @@ fn scaling_inactive(state: &ClusterState, h: &HorizontalPodAutoscaler, c: &Horiz
                 None,
                 "Install metrics-server (the EKS metrics-server add-on or its Helm chart)".to_string(),
             ),
-            None => ("the resource metrics API (metrics-server) returns no metrics".to_string(), None, "Check that metrics-server is installed and ready".to_string()),
+            None => (
+                "the resource metrics API (metrics-server) returns no metrics".to_string(),
+                None,
+                "Check that metrics-server is installed and ready".to_string(),
+            ),
             Some(d) => {
                 let (dns, dname) = (k8s::namespace(&d.metadata), k8s::name(&d.metadata));
                 let ready = d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
@@ -186,9 +210,13 @@ fn scaling_inactive(state: &ClusterState, h: &HorizontalPodAutoscaler, c: &Horiz
                     )
                 } else {
                     (
-                        format!("metrics-server (deployment {dns}/{dname}) runs but returns no {resource} metrics for these pods"),
+                        format!(
+                            "metrics-server (deployment {dns}/{dname}) runs but returns no {resource} metrics for these pods"
+                        ),
                         None,
-                        format!("Check metrics-server's log: it must reach each kubelet on port 10250 (node security group) and the pods must be running; kubectl top pod -n {ns} shows what it returns"),
+                        format!(
+                            "Check metrics-server's log: it must reach each kubelet on port 10250 (node security group) and the pods must be running; kubectl top pod -n {ns} shows what it returns"
+                        ),
                     )
                 }
             }
@@ -201,14 +229,20 @@ fn scaling_inactive(state: &ClusterState, h: &HorizontalPodAutoscaler, c: &Horiz
         )
         .evidence(condition_line(c));
         f.cause = cause;
-        return f.action(Action::text(action)).warn("Raising maxReplicas will not help: the HPA has no metric to act on");
+        return f
+            .action(Action::text(action))
+            .warn("Raising maxReplicas will not help: the HPA has no metric to act on");
     }
 
     Finding::new(
         subject,
         Severity::Warning,
         "HPAScalingInactive",
-        format!("hpa {ns}/{name} cannot scale {} {}: {reason}: {msg}; {stuck}", target.kind.to_ascii_lowercase(), target.name),
+        format!(
+            "hpa {ns}/{name} cannot scale {} {}: {reason}: {msg}; {stuck}",
+            target.kind.to_ascii_lowercase(),
+            target.name
+        ),
     )
     .evidence(condition_line(c))
     .action(Action::text("Fix what the ScalingActive condition names (metric spec, selector, target)"))
@@ -217,21 +251,35 @@ fn scaling_inactive(state: &ClusterState, h: &HorizontalPodAutoscaler, c: &Horiz
 /// A request to propose for a container that has none, with where the value comes from: an
 /// older revision of the Deployment that set one, the container's limit, the namespace's
 /// LimitRange default, else a modest starting point.
-fn suggested_request(state: &ClusterState, ns: &str, deployment: &str, container: &str, resource: &str) -> Option<(String, String)> {
-    let d = state.deployments.iter().find(|d| k8s::namespace(&d.metadata) == ns && k8s::name(&d.metadata) == deployment)?;
+fn suggested_request(
+    state: &ClusterState,
+    ns: &str,
+    deployment: &str,
+    container: &str,
+    resource: &str,
+) -> Option<(String, String)> {
+    let d =
+        state.deployments.iter().find(|d| k8s::namespace(&d.metadata) == ns && k8s::name(&d.metadata) == deployment)?;
     let current = crate::tools::revision_of(&d.metadata);
     let mut older: Vec<(i64, &k8s_openapi::api::apps::v1::ReplicaSet)> = state
         .replicasets
         .iter()
-        .filter(|rs| k8s::namespace(&rs.metadata) == ns && rs.metadata.owner_references.iter().flatten().any(|o| o.kind == "Deployment" && o.name == deployment))
+        .filter(|rs| {
+            k8s::namespace(&rs.metadata) == ns
+                && rs.metadata.owner_references.iter().flatten().any(|o| o.kind == "Deployment" && o.name == deployment)
+        })
         .map(|rs| (crate::tools::revision_of(&rs.metadata), rs))
         .filter(|(r, _)| *r < current)
         .collect();
     older.sort_by_key(|(r, _)| std::cmp::Reverse(*r));
     for (rev, rs) in older {
-        let req = rs.spec.template.as_ref().and_then(|t| t.spec.as_ref()).and_then(|s| s.containers.iter().find(|c| c.name == container)).and_then(|c| {
-            c.resources.as_ref()?.requests.as_ref()?.get(resource).map(|q| q.0.clone())
-        });
+        let req = rs
+            .spec
+            .template
+            .as_ref()
+            .and_then(|t| t.spec.as_ref())
+            .and_then(|s| s.containers.iter().find(|c| c.name == container))
+            .and_then(|c| c.resources.as_ref()?.requests.as_ref()?.get(resource).map(|q| q.0.clone()));
         if let Some(q) = req {
             return Some((q, format!("as revision {rev} had")));
         }
@@ -247,7 +295,12 @@ fn suggested_request(state: &ClusterState, ns: &str, deployment: &str, container
         .filter(|l| k8s::namespace(&l.metadata) == ns)
         .flat_map(|l| l.spec.iter().flat_map(|s| s.limits.iter()))
         .filter(|i| i.type_ == "Container")
-        .find_map(|i| i.default_request.as_ref().and_then(|m| m.get(resource)).or(i.default.as_ref().and_then(|m| m.get(resource))));
+        .find_map(|i| {
+            i.default_request
+                .as_ref()
+                .and_then(|m| m.get(resource))
+                .or(i.default.as_ref().and_then(|m| m.get(resource)))
+        });
     if let Some(q) = lr {
         return Some((q.0.clone(), format!("the LimitRange default in {ns}")));
     }
@@ -409,7 +462,8 @@ mod tests {
     #[test]
     fn missing_request_proposes_the_request_an_older_revision_had() {
         let mut old = replicaset("prod", "web", "aaaaa11111", 1, "web:1", 0, 0);
-        old["spec"]["template"]["spec"]["containers"][0]["resources"] = serde_json::json!({"requests": {"cpu": "250m"}});
+        old["spec"]["template"]["spec"]["containers"][0]["resources"] =
+            serde_json::json!({"requests": {"cpu": "250m"}});
         let objs = vec![
             web(),
             old,
@@ -429,7 +483,13 @@ mod tests {
 
     #[test]
     fn down_metrics_server_is_the_cause() {
-        let objs = vec![web(), metrics_server(0), hpa("prod", "web", "web", 3, 10).condition("ScalingActive", "False", "FailedGetResourceMetric", NO_METRICS).build()];
+        let objs = vec![
+            web(),
+            metrics_server(0),
+            hpa("prod", "web", "web", 3, 10)
+                .condition("ScalingActive", "False", "FailedGetResourceMetric", NO_METRICS)
+                .build(),
+        ];
         let f = analyze(&state(objs)).remove(0);
         assert_eq!(f.cause, Some(ObjectRef::new("Deployment", "kube-system", "metrics-server")), "{f:#?}");
     }

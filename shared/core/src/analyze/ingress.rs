@@ -80,17 +80,26 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
         .as_ref()
         .and_then(|s| s.ingress_class_name.clone())
         .or_else(|| ing.metadata.annotations.as_ref().and_then(|a| a.get("kubernetes.io/ingress.class").cloned()));
-    let class = class_name.as_deref().and_then(|c| state.ingress_classes.iter().find(|ic| k8s::name(&ic.metadata) == c));
-    let is_alb = class_name.as_deref() == Some("alb") || class.and_then(|c| c.spec.as_ref()).and_then(|s| s.controller.as_deref()) == Some(ALB_CONTROLLER);
+    let class =
+        class_name.as_deref().and_then(|c| state.ingress_classes.iter().find(|ic| k8s::name(&ic.metadata) == c));
+    let is_alb = class_name.as_deref() == Some("alb")
+        || class.and_then(|c| c.spec.as_ref()).and_then(|s| s.controller.as_deref()) == Some(ALB_CONTROLLER);
 
     // Backends.
     if state.has_read(Kind::Service) {
-        let services: Vec<&str> =
-            state.services.iter().filter(|s| k8s::namespace(&s.metadata) == ns).map(|s| k8s::name(&s.metadata)).collect();
+        let services: Vec<&str> = state
+            .services
+            .iter()
+            .filter(|s| k8s::namespace(&s.metadata) == ns)
+            .map(|s| k8s::name(&s.metadata))
+            .collect();
         let mut missing: Vec<&Route> = Vec::new();
         let mut bad_port: Vec<(&Route, String)> = Vec::new();
         for r in &routes {
-            let svc = state.services.iter().find(|s| k8s::namespace(&s.metadata) == ns && k8s::name(&s.metadata) == r.backend.name);
+            let svc = state
+                .services
+                .iter()
+                .find(|s| k8s::namespace(&s.metadata) == ns && k8s::name(&s.metadata) == r.backend.name);
             let Some(svc) = svc else {
                 missing.push(r);
                 continue;
@@ -103,7 +112,10 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
                 (None, None) => true,
             });
             if !found {
-                let exposes: Vec<String> = ports.iter().map(|p| p.name.as_ref().map_or_else(|| p.port.to_string(), |n| format!("{} ({n})", p.port))).collect();
+                let exposes: Vec<String> = ports
+                    .iter()
+                    .map(|p| p.name.as_ref().map_or_else(|| p.port.to_string(), |n| format!("{} ({n})", p.port)))
+                    .collect();
                 bad_port.push((r, if exposes.is_empty() { "no ports".into() } else { exposes.join(", ") }));
             }
         }
@@ -133,7 +145,9 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
                 Some(c) => format!("Point the backend of ingress {ns}/{name} at an existing Service (e.g. {c}) or create Service {ns}/{}", first.backend.name),
                 None => format!("Create Service {ns}/{} or fix the backend name", first.backend.name),
             }));
-            out.push(f.warn("Restarting the ingress controller will not help: the Ingress names a Service that does not exist"));
+            out.push(f.warn(
+                "Restarting the ingress controller will not help: the Ingress names a Service that does not exist",
+            ));
         }
         if !bad_port.is_empty() {
             let (r, exposes) = &bad_port[0];
@@ -141,10 +155,20 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
                 subject.clone(),
                 Severity::Error,
                 "IngressBackendPortMissing",
-                format!("ingress {ns}/{name} routes {} to service {} port {}, but the service exposes only {exposes}", r.from, r.backend.name, port_text(r.backend)),
+                format!(
+                    "ingress {ns}/{name} routes {} to service {} port {}, but the service exposes only {exposes}",
+                    r.from,
+                    r.backend.name,
+                    port_text(r.backend)
+                ),
             );
             for (r, exposes) in &bad_port {
-                f.evidence.push(format!("{} → service {} port {}; service ports: {exposes}", r.from, r.backend.name, port_text(r.backend)));
+                f.evidence.push(format!(
+                    "{} → service {} port {}; service ports: {exposes}",
+                    r.from,
+                    r.backend.name,
+                    port_text(r.backend)
+                ));
             }
             out.push(
                 f.action(Action::text(format!("Set the backend port of ingress {ns}/{name} to a port service {} exposes ({exposes})", r.backend.name)))
@@ -156,8 +180,15 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
     // IngressClass. With no class in the cluster, only an Ingress nothing serves is reported.
     if state.has_read(Kind::IngressClass) && (!state.ingress_classes.is_empty() || !addressed) {
         let existing: Vec<&str> = state.ingress_classes.iter().map(|c| k8s::name(&c.metadata)).collect();
-        let listed = if existing.is_empty() { "no IngressClass exists: no ingress controller such as the AWS Load Balancer Controller is installed".to_string() } else { format!("classes: {}", existing.join(", ")) };
-        if let Some(c) = ing.spec.as_ref().and_then(|s| s.ingress_class_name.as_deref()).filter(|c| !existing.contains(c)) {
+        let listed = if existing.is_empty() {
+            "no IngressClass exists: no ingress controller such as the AWS Load Balancer Controller is installed"
+                .to_string()
+        } else {
+            format!("classes: {}", existing.join(", "))
+        };
+        if let Some(c) =
+            ing.spec.as_ref().and_then(|s| s.ingress_class_name.as_deref()).filter(|c| !existing.contains(c))
+        {
             out.push(
                 Finding::new(subject.clone(), Severity::Warning, "IngressClassNotFound", format!("ingress {ns}/{name} asks for IngressClass {c}, which does not exist ({listed}); no controller will serve it"))
                     .evidence(format!("spec.ingressClassName {c}"))
@@ -169,7 +200,11 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
             );
         } else if class_name.is_none() && !addressed && age > NO_ADDRESS_SECS {
             let default = state.ingress_classes.iter().any(|c| {
-                c.metadata.annotations.as_ref().and_then(|a| a.get("ingressclass.kubernetes.io/is-default-class")).is_some_and(|v| v == "true")
+                c.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get("ingressclass.kubernetes.io/is-default-class"))
+                    .is_some_and(|v| v == "true")
             });
             if !default {
                 out.push(
@@ -203,12 +238,16 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
                 subject.clone(),
                 Severity::Error,
                 "IngressTLSSecretMissing",
-                format!("ingress {ns}/{name} terminates TLS{for_hosts} with Secret {}, which does not exist in namespace {ns}; the controller serves its default certificate or no HTTPS", missing.join(", ")),
+                format!(
+                    "ingress {ns}/{name} terminates TLS{for_hosts} with Secret {}, which does not exist in namespace {ns}; the controller serves its default certificate or no HTTPS",
+                    missing.join(", ")
+                ),
             );
             for s in &missing {
                 f.evidence.push(format!("spec.tls.secretName {s}: not found in {ns}"));
             }
-            let cert_manager = ing.metadata.annotations.as_ref().is_some_and(|a| a.keys().any(|k| k.starts_with("cert-manager.io/")));
+            let cert_manager =
+                ing.metadata.annotations.as_ref().is_some_and(|a| a.keys().any(|k| k.starts_with("cert-manager.io/")));
             f = f.action(Action::text(if cert_manager {
                 format!("Check the cert-manager Certificate for Secret {ns}/{first} (kubectl describe certificate): its issuance has not produced the Secret")
             } else {
@@ -221,7 +260,8 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
     // No address: report the controller's error events, else that it has been waiting.
     if !addressed && age > NO_ADDRESS_SECS {
         let events = state.events_for("Ingress", ns, name);
-        let failing: Vec<_> = events.iter().filter(|e| e.type_.as_deref() == Some("Warning") && is_recent(e, now)).collect();
+        let failing: Vec<_> =
+            events.iter().filter(|e| e.type_.as_deref() == Some("Warning") && is_recent(e, now)).collect();
         if let Some(first) = out.first_mut() {
             // Another finding already explains it: keep the controller's words as evidence.
             first.evidence.extend(failing.iter().take(1).map(|e| event_line(e, now)));
@@ -230,7 +270,10 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
             let lower = msg.to_ascii_lowercase();
             let fix = if lower.contains("subnet") {
                 "Tag the subnets for load balancers: kubernetes.io/role/elb=1 on public subnets (internet-facing) or kubernetes.io/role/internal-elb=1 on private ones".to_string()
-            } else if lower.contains("accessdenied") || lower.contains("not authorized") || lower.contains("unauthorizedoperation") {
+            } else if lower.contains("accessdenied")
+                || lower.contains("not authorized")
+                || lower.contains("unauthorizedoperation")
+            {
                 "Give the AWS Load Balancer Controller's IAM role (kube-system/aws-load-balancer-controller service account) the permission the event names".to_string()
             } else if lower.contains("certificate") {
                 "Fix the certificate the controller cannot find (alb.ingress.kubernetes.io/certificate-arn or an ACM certificate for the TLS hosts)".to_string()
@@ -241,7 +284,11 @@ fn analyze_ingress(state: &ClusterState, ing: &Ingress) -> Vec<Finding> {
                 subject.clone(),
                 Severity::Error,
                 "IngressNotProvisioned",
-                format!("ingress {ns}/{name} has had no address for {}: the controller reports {}: {msg}", human_duration(age), e.reason.as_deref().unwrap_or("an error")),
+                format!(
+                    "ingress {ns}/{name} has had no address for {}: the controller reports {}: {msg}",
+                    human_duration(age),
+                    e.reason.as_deref().unwrap_or("an error")
+                ),
             )
             .evidence("status.loadBalancer.ingress empty");
             f.evidence.extend(failing.iter().take(2).map(|e| event_line(e, now)));
@@ -354,7 +401,10 @@ mod tests {
 
     #[test]
     fn unread_kinds_prove_nothing() {
-        let mut st = state(vec![ingress("shop", "web", "traefik", "shop.example.com", "web-v2", 80).tls("shop-tls").build(), secret("other", "x")]);
+        let mut st = state(vec![
+            ingress("shop", "web", "traefik", "shop.example.com", "web-v2", 80).tls("shop-tls").build(),
+            secret("other", "x"),
+        ]);
         st.read_kinds.retain(|k| !matches!(k, Kind::Service | Kind::IngressClass | Kind::Secret));
         let findings = analyze(&st);
         assert!(findings.is_empty(), "unread kinds: {findings:#?}");

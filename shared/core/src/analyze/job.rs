@@ -59,7 +59,11 @@ fn analyze_job(state: &ClusterState, job: &Job) -> Option<Finding> {
     let name = k8s::name(&job.metadata);
     let subject = ObjectRef::new("Job", ns, name);
     let now = state.now;
-    let ago = cond.last_transition_time.as_ref().map(|t| format!(" {} ago", human_duration(k8s::seconds_since(t, now)))).unwrap_or_default();
+    let ago = cond
+        .last_transition_time
+        .as_ref()
+        .map(|t| format!(" {} ago", human_duration(k8s::seconds_since(t, now))))
+        .unwrap_or_default();
     let reason = cond.reason.as_deref().unwrap_or("Failed");
     let cron = cronjob_of(job);
     let owner = cron.map(|c| format!(" (cronjob {c})")).unwrap_or_default();
@@ -67,9 +71,11 @@ fn analyze_job(state: &ClusterState, job: &Job) -> Option<Finding> {
 
     // A later run of the same CronJob succeeded: this failure is history.
     if let Some(c) = cron {
-        let later_success = state.jobs.iter().filter(|o| k8s::namespace(&o.metadata) == ns && cronjob_of(o) == Some(c)).find(|o| {
-            created(o) > created(job) && outcome(o) == Some(true)
-        });
+        let later_success = state
+            .jobs
+            .iter()
+            .filter(|o| k8s::namespace(&o.metadata) == ns && cronjob_of(o) == Some(c))
+            .find(|o| created(o) > created(job) && outcome(o) == Some(true));
         if let Some(later) = later_success {
             return Some(
                 Finding::new(
@@ -193,7 +199,11 @@ fn analyze_job(state: &ClusterState, job: &Job) -> Option<Finding> {
 
 /// The job's most recently failed pod, with the failed container, its termination, and
 /// whether that termination is the previous instance (the container restarted since).
-fn last_failed_pod<'s>(state: &'s ClusterState, ns: &str, job: &str) -> Option<(&'s Pod, String, ContainerStateTerminated, bool)> {
+fn last_failed_pod<'s>(
+    state: &'s ClusterState,
+    ns: &str,
+    job: &str,
+) -> Option<(&'s Pod, String, ContainerStateTerminated, bool)> {
     let mut found: Vec<(&Pod, String, ContainerStateTerminated, bool)> = state
         .pods_of("Job", ns, job)
         .into_iter()
@@ -314,7 +324,8 @@ mod tests {
 
     #[test]
     fn python_traceback_is_explained_by_its_exception_line() {
-        let objs = vec![job("batch", "report").failed_backoff(4, 3).build(), failed_pod("report-d3e4f", "report", 1, 130)];
+        let objs =
+            vec![job("batch", "report").failed_backoff(4, 3).build(), failed_pod("report-d3e4f", "report", 1, 130)];
         let mut st = state(objs);
         st.logs.insert(
             LogKey { namespace: Some("batch".into()), pod: "report-d3e4f".into(), container: "app".into(), previous: false },
@@ -326,10 +337,16 @@ mod tests {
 
     #[test]
     fn backoff_failure_carries_the_log_line_and_roots_its_pods() {
-        let objs = vec![job("batch", "migrate").failed_backoff(4, 3).build(), failed_pod("migrate-d3e4f", "migrate", 1, 130)];
+        let objs =
+            vec![job("batch", "migrate").failed_backoff(4, 3).build(), failed_pod("migrate-d3e4f", "migrate", 1, 130)];
         let mut st = state(objs);
         st.logs.insert(
-            LogKey { namespace: Some("batch".into()), pod: "migrate-d3e4f".into(), container: "app".into(), previous: false },
+            LogKey {
+                namespace: Some("batch".into()),
+                pod: "migrate-d3e4f".into(),
+                container: "app".into(),
+                previous: false,
+            },
             "starting migration 0042\nERROR: relation \"orders\" already exists\n".into(),
         );
         let f = analyze(&st).remove(0);

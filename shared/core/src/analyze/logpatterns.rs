@@ -42,8 +42,15 @@ enum Family {
 impl Family {
     /// Families that name a cause, most specific first; a line belongs to the first that
     /// matches. `Crash` is matched on its own (a panic line may also name its cause).
-    const CAUSES: [Family; 7] =
-        [Family::Dns, Family::NoSpace, Family::Tls, Family::AwsAuth, Family::TooManyFiles, Family::ConnRefused, Family::PermissionDenied];
+    const CAUSES: [Family; 7] = [
+        Family::Dns,
+        Family::NoSpace,
+        Family::Tls,
+        Family::AwsAuth,
+        Family::TooManyFiles,
+        Family::ConnRefused,
+        Family::PermissionDenied,
+    ];
 
     fn reason(self) -> &'static str {
         match self {
@@ -137,7 +144,11 @@ pub(super) fn dns_failure(line: &str) -> bool {
     ]
     .iter()
     .any(|p| l.contains(p))
-        || (mentions_port_53(&l) && (l.contains("lookup ") || l.contains("i/o timeout") || l.contains("timed out") || l.contains("connection refused")))
+        || (mentions_port_53(&l)
+            && (l.contains("lookup ")
+                || l.contains("i/o timeout")
+                || l.contains("timed out")
+                || l.contains("connection refused")))
 }
 
 /// Whether the text names port 53 (`:53` not followed by another digit).
@@ -147,7 +158,9 @@ fn mentions_port_53(l: &str) -> bool {
 
 /// Whether a DNS failure line says the name does not exist (rather than DNS not answering).
 fn nxdomain(lower: &str) -> bool {
-    ["no such host", "name or service not known", "enotfound", "unknownhostexception", "nodename nor servname"].iter().any(|p| lower.contains(p))
+    ["no such host", "name or service not known", "enotfound", "unknownhostexception", "nodename nor servname"]
+        .iter()
+        .any(|p| lower.contains(p))
 }
 
 /// The host name a DNS failure line is about.
@@ -156,7 +169,8 @@ fn looked_up_host(line: &str) -> Option<String> {
     for marker in ["lookup ", "enotfound ", "eai_again ", "could not resolve host: ", "unknownhostexception: "] {
         if let Some(i) = lower.find(marker) {
             let rest = &line[i + marker.len()..];
-            let host: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
+            let host: String =
+                rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
             let host = host.trim_end_matches('.').to_string();
             if !host.is_empty() {
                 return Some(host);
@@ -168,18 +182,20 @@ fn looked_up_host(line: &str) -> Option<String> {
 
 /// Every `host:port` a log line names (URLs included), in order.
 pub(super) fn host_ports(line: &str) -> Vec<(&str, &str)> {
-    line.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | ',' | '"' | '\'' | '{' | '}' | '/' | '@' | '>' | '='))
-        .map(|t| t.trim_end_matches([':', '.', ';']))
-        .filter_map(|t| {
-            let (host, port) = t.rsplit_once(':')?;
-            let ok = !host.is_empty()
-                && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-                && !port.is_empty()
-                && port.len() <= 5
-                && port.chars().all(|c| c.is_ascii_digit());
-            ok.then_some((host, port))
-        })
-        .collect()
+    line.split(|c: char| {
+        c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | ',' | '"' | '\'' | '{' | '}' | '/' | '@' | '>' | '=')
+    })
+    .map(|t| t.trim_end_matches([':', '.', ';']))
+    .filter_map(|t| {
+        let (host, port) = t.rsplit_once(':')?;
+        let ok = !host.is_empty()
+            && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            && !port.is_empty()
+            && port.len() <= 5
+            && port.chars().all(|c| c.is_ascii_digit());
+        ok.then_some((host, port))
+    })
+    .collect()
 }
 
 /// Every host a log line names: those of `host:port` tokens and of URLs (`http://host/path`).
@@ -187,7 +203,8 @@ pub(super) fn hosts(line: &str) -> Vec<&str> {
     let mut out: Vec<&str> = host_ports(line).into_iter().map(|(h, _)| h).collect();
     for (i, _) in line.match_indices("://") {
         let rest = &line[i + 3..];
-        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))).unwrap_or(rest.len());
+        let end =
+            rest.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))).unwrap_or(rest.len());
         if end > 0 && !out.contains(&&rest[..end]) {
             out.push(&rest[..end]);
         }
@@ -235,7 +252,8 @@ pub fn analyze(state: &ClusterState) -> Vec<Finding> {
             },
         };
         let families = pods.entry((ns, key.pod.clone())).or_default();
-        let lines: Vec<&str> = text.lines().map(strip_timestamp).map(str::trim_end).filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> =
+            text.lines().map(strip_timestamp).map(str::trim_end).filter(|l| !l.trim().is_empty()).collect();
         let tail_from = lines.len().saturating_sub(CRASH_TAIL_LINES);
         for (i, line) in lines.iter().enumerate() {
             let lower = line.to_ascii_lowercase();
@@ -284,8 +302,11 @@ pub fn analyze(state: &ClusterState) -> Vec<Finding> {
 /// Its cause is its own subject: correlate then folds it into the main finding about that
 /// CoreDNS pod (the pod analyzer's) instead of reporting the pod twice.
 fn dns_outage(findings: &[Finding], coredns: &[&Pod]) -> Option<Finding> {
-    let dns = findings.iter().find_map(|f| f.cause.clone().filter(|c| c.namespace == "kube-system" && f.reason == "LogDNSFailure"))?;
-    let affected: Vec<&Finding> = findings.iter().filter(|f| f.reason == "LogDNSFailure" && f.cause.as_ref() == Some(&dns)).collect();
+    let dns = findings
+        .iter()
+        .find_map(|f| f.cause.clone().filter(|c| c.namespace == "kube-system" && f.reason == "LogDNSFailure"))?;
+    let affected: Vec<&Finding> =
+        findings.iter().filter(|f| f.reason == "LogDNSFailure" && f.cause.as_ref() == Some(&dns)).collect();
     let ready = coredns.iter().filter(|p| k8s::is_ready(p)).count();
     let names: Vec<String> = affected.iter().map(|f| format!("{}/{}", f.namespace, f.name)).collect();
     let mut f = Finding::new(
@@ -311,8 +332,17 @@ fn dns_outage(findings: &[Finding], coredns: &[&Pod]) -> Option<Finding> {
     )
 }
 
-fn finding(state: &ClusterState, ns: &str, pod_name: &str, pod: Option<&Pod>, family: Family, hits: &Hits, coredns: &[&Pod]) -> Finding {
-    let controller = pod.and_then(|p| state.controller_of(&p.metadata)).map(|(k, n)| format!(" ({k} {n})")).unwrap_or_default();
+fn finding(
+    state: &ClusterState,
+    ns: &str,
+    pod_name: &str,
+    pod: Option<&Pod>,
+    family: Family,
+    hits: &Hits,
+    coredns: &[&Pod],
+) -> Finding {
+    let controller =
+        pod.and_then(|p| state.controller_of(&p.metadata)).map(|(k, n)| format!(" ({k} {n})")).unwrap_or_default();
     let (container, previous, first) = hits.lines.first().cloned().unwrap_or_default();
     let place = format!("container {container}{}", if previous { ", previous instance" } else { "" });
     let first_cut = cut(&first, MAX_LINE);
@@ -384,7 +414,10 @@ fn finding(state: &ClusterState, ns: &str, pod_name: &str, pod: Option<&Pod>, fa
         ObjectRef::new("Pod", ns, pod_name),
         severity,
         family.reason(),
-        format!("pod {ns}/{pod_name}{controller} logged {} ({place}): {first_cut} — {explain}", family.what(hits.count)),
+        format!(
+            "pod {ns}/{pod_name}{controller} logged {} ({place}): {first_cut} — {explain}",
+            family.what(hits.count)
+        ),
     );
     for (c, prev, line) in &hits.lines {
         f.evidence.push(format!("log {c}{}: {}", if *prev { " (previous instance)" } else { "" }, cut(line, MAX_LINE)));
@@ -407,7 +440,9 @@ fn missing_service(state: &ClusterState, ns: &str, host: &str) -> String {
         _ => return String::new(),
     };
     let exists = state.services.iter().any(|s| k8s::namespace(&s.metadata) == svc_ns && k8s::name(&s.metadata) == svc);
-    let ns_known = state.namespaces.is_empty() || state.namespaces.iter().any(|n| k8s::name(&n.metadata) == svc_ns) || svc_ns == ns;
+    let ns_known = state.namespaces.is_empty()
+        || state.namespaces.iter().any(|n| k8s::name(&n.metadata) == svc_ns)
+        || svc_ns == ns;
     if !exists && ns_known && state.has_read(crate::kinds::Kind::Service) {
         format!(" (no Service {svc} in namespace {svc_ns})")
     } else {
@@ -434,27 +469,53 @@ mod tests {
 2025-11-30T09:59:06.123Z error dial tcp: lookup orders-db on 172.20.0.10:53: read udp 10.0.1.5:43122->172.20.0.10:53: i/o timeout\n";
 
     fn coredns(ready: bool) -> serde_json::Value {
-        let b = pod("coredns-5d8c6b9f7d-abcde").in_ns("kube-system").labels(&[("k8s-app", "kube-dns")]).owned_by_rs("coredns-5d8c6b9f7d");
+        let b = pod("coredns-5d8c6b9f7d-abcde")
+            .in_ns("kube-system")
+            .labels(&[("k8s-app", "kube-dns")])
+            .owned_by_rs("coredns-5d8c6b9f7d");
         if ready { b.build() } else { b.crashlooping(4).build() }
     }
 
     #[test]
     fn logpattern_cases() {
         let cases = vec![
-            Case { name: "clean log", objects: vec![pod("api").in_ns("prod").build()], logs: vec![("api", false, "listening on :8080\nGET /health 200\n")], expect: vec![] },
+            Case {
+                name: "clean log",
+                objects: vec![pod("api").in_ns("prod").build()],
+                logs: vec![("api", false, "listening on :8080\nGET /health 200\n")],
+                expect: vec![],
+            },
             Case {
                 name: "single startup refusal in a current log is ignored",
                 objects: vec![pod("api").in_ns("prod").build()],
-                logs: vec![("api", false, "dial tcp 10.100.5.5:5432: connect: connection refused\nconnected to database\n")],
+                logs: vec![(
+                    "api",
+                    false,
+                    "dial tcp 10.100.5.5:5432: connect: connection refused\nconnected to database\n",
+                )],
                 expect: vec![],
             },
             Case {
                 name: "dns timeouts with coredns down link to coredns",
-                objects: vec![pod("api").in_ns("prod").crashlooping(3).build(), coredns(false), service("prod", "orders-db", "orders-db")],
+                objects: vec![
+                    pod("api").in_ns("prod").crashlooping(3).build(),
+                    coredns(false),
+                    service("prod", "orders-db", "orders-db"),
+                ],
                 logs: vec![("api", true, DNS_TIMEOUT)],
                 expect: vec![
-                    ("LogDNSFailure", Severity::Warning, &["logged 2 DNS resolution failures", "172.20.0.10:53", "CoreDNS is not healthy (0 of 1"], Some("coredns-5d8c6b9f7d-abcde")),
-                    ("DNSOutage", Severity::Warning, &["CoreDNS is down (0 of 1 kube-dns pods ready) with 1 pod failing", "prod/api"], Some("coredns-5d8c6b9f7d-abcde")),
+                    (
+                        "LogDNSFailure",
+                        Severity::Warning,
+                        &["logged 2 DNS resolution failures", "172.20.0.10:53", "CoreDNS is not healthy (0 of 1"],
+                        Some("coredns-5d8c6b9f7d-abcde"),
+                    ),
+                    (
+                        "DNSOutage",
+                        Severity::Warning,
+                        &["CoreDNS is down (0 of 1 kube-dns pods ready) with 1 pod failing", "prod/api"],
+                        Some("coredns-5d8c6b9f7d-abcde"),
+                    ),
                 ],
             },
             Case {
@@ -465,20 +526,38 @@ mod tests {
             },
             Case {
                 name: "nxdomain names the missing service",
-                objects: vec![pod("api").in_ns("prod").crashlooping(3).build(), coredns(true), service("prod", "orders", "orders")],
+                objects: vec![
+                    pod("api").in_ns("prod").crashlooping(3).build(),
+                    coredns(true),
+                    service("prod", "orders", "orders"),
+                ],
                 logs: vec![("api", true, "Error: getaddrinfo ENOTFOUND orders-db.prod.svc.cluster.local\n")],
-                expect: vec![("LogDNSFailure", Severity::Warning, &["orders-db.prod.svc.cluster.local does not exist", "no Service orders-db in namespace prod"], None)],
+                expect: vec![(
+                    "LogDNSFailure",
+                    Severity::Warning,
+                    &["orders-db.prod.svc.cluster.local does not exist", "no Service orders-db in namespace prod"],
+                    None,
+                )],
             },
             Case {
                 name: "connection refused at the end of a crashed instance",
                 objects: vec![pod("api").in_ns("prod").crashlooping(3).build()],
                 logs: vec![("api", true, "starting\nError: connect ECONNREFUSED 10.100.7.7:6379\n")],
-                expect: vec![("LogConnectionRefused", Severity::Warning, &["10.100.7.7:6379", "logged 1 refused connection"], None)],
+                expect: vec![(
+                    "LogConnectionRefused",
+                    Severity::Warning,
+                    &["10.100.7.7:6379", "logged 1 refused connection"],
+                    None,
+                )],
             },
             Case {
                 name: "panic with its cause",
                 objects: vec![pod("api").in_ns("prod").crashlooping(3).build()],
-                logs: vec![("api", true, "panic: open /etc/app/config.yaml: permission denied\n\ngoroutine 1 [running]:\nmain.main()\n")],
+                logs: vec![(
+                    "api",
+                    true,
+                    "panic: open /etc/app/config.yaml: permission denied\n\ngoroutine 1 [running]:\nmain.main()\n",
+                )],
                 expect: vec![
                     ("LogPermissionDenied", Severity::Warning, &["permission denied"], None),
                     ("LogPanic", Severity::Warning, &["panic: open /etc/app/config.yaml"], None),
@@ -487,19 +566,31 @@ mod tests {
             Case {
                 name: "python traceback",
                 objects: vec![pod("worker").in_ns("prod").crashlooping(2).build()],
-                logs: vec![("worker", true, "Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\nKeyError: 'DB_HOST'\n")],
+                logs: vec![(
+                    "worker",
+                    true,
+                    "Traceback (most recent call last):\n  File \"/app/main.py\", line 3, in <module>\nKeyError: 'DB_HOST'\n",
+                )],
                 expect: vec![("LogPanic", Severity::Warning, &["Traceback"], None)],
             },
             Case {
                 name: "irsa access denied",
                 objects: vec![pod("uploader").in_ns("prod").crashlooping(2).build()],
-                logs: vec![("uploader", true, "operation error S3: PutObject, https response error StatusCode: 403, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/eks-node/i-0abc is not authorized to perform: s3:PutObject\n")],
+                logs: vec![(
+                    "uploader",
+                    true,
+                    "operation error S3: PutObject, https response error StatusCode: 403, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/eks-node/i-0abc is not authorized to perform: s3:PutObject\n",
+                )],
                 expect: vec![("LogAWSAccessDenied", Severity::Warning, &["AWS credential", "s3:PutObject"], None)],
             },
             Case {
                 name: "tls expired and too many open files",
                 objects: vec![pod("gw").in_ns("prod").crashlooping(2).build()],
-                logs: vec![("gw", true, "x509: certificate has expired or is not yet valid\nx509: certificate has expired or is not yet valid\naccept tcp [::]:8443: accept4: too many open files\naccept tcp [::]:8443: accept4: too many open files\n")],
+                logs: vec![(
+                    "gw",
+                    true,
+                    "x509: certificate has expired or is not yet valid\nx509: certificate has expired or is not yet valid\naccept tcp [::]:8443: accept4: too many open files\naccept tcp [::]:8443: accept4: too many open files\n",
+                )],
                 expect: vec![
                     ("LogTLSError", Severity::Warning, &["logged 2 TLS certificate errors"], None),
                     ("LogTooManyOpenFiles", Severity::Warning, &["too many open files"], None),
@@ -508,19 +599,33 @@ mod tests {
             Case {
                 name: "a few refusals in a healthy pod are info",
                 objects: vec![pod("api").in_ns("prod").build()],
-                logs: vec![("api", false, "dial tcp 10.100.5.5:5432: connect: connection refused\ndial tcp 10.100.5.5:5432: connect: connection refused\nconnected\n")],
+                logs: vec![(
+                    "api",
+                    false,
+                    "dial tcp 10.100.5.5:5432: connect: connection refused\ndial tcp 10.100.5.5:5432: connect: connection refused\nconnected\n",
+                )],
                 expect: vec![("LogConnectionRefused", Severity::Info, &["10.100.5.5:5432"], None)],
             },
         ];
         for case in cases {
             let mut st = state(case.objects);
             for (pod, previous, text) in &case.logs {
-                st.logs.insert(LogKey { namespace: Some("prod".into()), pod: pod.to_string(), container: "app".into(), previous: *previous }, text.to_string());
+                st.logs.insert(
+                    LogKey {
+                        namespace: Some("prod".into()),
+                        pod: pod.to_string(),
+                        container: "app".into(),
+                        previous: *previous,
+                    },
+                    text.to_string(),
+                );
             }
             let findings = analyze(&st);
             assert_eq!(findings.len(), case.expect.len(), "{}: {findings:#?}", case.name);
             for (reason, sev, texts, cause) in &case.expect {
-                let Some(f) = findings.iter().find(|f| f.reason == *reason) else { panic!("{}: no {reason}: {findings:#?}", case.name) };
+                let Some(f) = findings.iter().find(|f| f.reason == *reason) else {
+                    panic!("{}: no {reason}: {findings:#?}", case.name)
+                };
                 assert_eq!(f.kind, "Pod", "{}", case.name);
                 assert_eq!(f.severity, *sev, "{}: {}", case.name, f.message);
                 for t in *texts {
@@ -541,11 +646,18 @@ mod tests {
         ];
         let mut st = state(objs);
         for p in ["cart-7d9f8b6c5d-x2k4p", "orders-6c8d7f9b5-b2n8k"] {
-            st.logs.insert(LogKey { namespace: Some("prod".into()), pod: p.into(), container: "app".into(), previous: true }, DNS_TIMEOUT.into());
+            st.logs.insert(
+                LogKey { namespace: Some("prod".into()), pod: p.into(), container: "app".into(), previous: true },
+                DNS_TIMEOUT.into(),
+            );
         }
         let out = crate::analyze::analyze(&st);
         assert_eq!(out.len(), 1, "{out:#?}");
-        assert_eq!((out[0].name.as_str(), out[0].reason.as_str()), ("coredns-5d8c6b9f7d-abcde", "CrashLoopBackOff"), "{out:#?}");
+        assert_eq!(
+            (out[0].name.as_str(), out[0].reason.as_str()),
+            ("coredns-5d8c6b9f7d-abcde", "CrashLoopBackOff"),
+            "{out:#?}"
+        );
         for p in ["cart-7d9f8b6c5d-x2k4p", "orders-6c8d7f9b5-b2n8k"] {
             assert!(out[0].chain.iter().any(|c| c.name == p && c.reason == "CrashLoopBackOff"), "{p}: {out:#?}");
         }
@@ -573,14 +685,25 @@ mod tests {
         assert!(dns_failure("socket.gaierror: [Errno -3] Temporary failure in name resolution"));
         assert!(!dns_failure("dial tcp 10.0.0.1:5432: i/o timeout"));
         assert!(!dns_failure("GET /api/v1/orders 200 53ms"));
-        assert_eq!(looked_up_host("dial tcp: lookup orders-db on 172.20.0.10:53: no such host").as_deref(), Some("orders-db"));
-        assert_eq!(refused_target("dial tcp 10.100.5.5:5432: connect: connection refused").as_deref(), Some("10.100.5.5:5432"));
+        assert_eq!(
+            looked_up_host("dial tcp: lookup orders-db on 172.20.0.10:53: no such host").as_deref(),
+            Some("orders-db")
+        );
+        assert_eq!(
+            refused_target("dial tcp 10.100.5.5:5432: connect: connection refused").as_deref(),
+            Some("10.100.5.5:5432")
+        );
         assert_eq!(refused_target("Connection refused (redis.prod.svc:6379)").as_deref(), Some("redis.prod.svc:6379"));
         assert_eq!(
-            host_ports("I/O error on POST request for \"http://orders-api.production.svc.cluster.local:8080/orders\": Connection refused"),
+            host_ports(
+                "I/O error on POST request for \"http://orders-api.production.svc.cluster.local:8080/orders\": Connection refused"
+            ),
             vec![("orders-api.production.svc.cluster.local", "8080")]
         );
         assert!(host_ports("dial tcp 10.0.1.5:43122->172.20.0.10:53: i/o timeout").contains(&("172.20.0.10", "53")));
-        assert_eq!(hosts("POST request for \"http://orders-api.production.svc.cluster.local/v1/orders\": Connection refused"), vec!["orders-api.production.svc.cluster.local"]);
+        assert_eq!(
+            hosts("POST request for \"http://orders-api.production.svc.cluster.local/v1/orders\": Connection refused"),
+            vec!["orders-api.production.svc.cluster.local"]
+        );
     }
 }

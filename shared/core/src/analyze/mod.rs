@@ -20,11 +20,11 @@ pub mod pdb;
 pub mod pod;
 pub mod pvc;
 pub mod quota;
+mod render;
 pub mod replicaset;
 pub mod service;
-pub mod statefulset;
-mod render;
 mod state;
+pub mod statefulset;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -259,7 +259,13 @@ pub fn analyze(state: &ClusterState) -> Vec<Finding> {
         findings.extend((a.run)(state));
     }
     let mut out = correlate(findings);
-    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.namespace.cmp(&b.namespace)).then(a.kind.cmp(&b.kind)).then(a.name.cmp(&b.name)));
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.namespace.cmp(&b.namespace))
+            .then(a.kind.cmp(&b.kind))
+            .then(a.name.cmp(&b.name))
+    });
     out
 }
 
@@ -331,18 +337,18 @@ fn merge_siblings(findings: Vec<Finding>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     let mut index: HashMap<(String, String, String), usize> = HashMap::new();
     for f in findings {
-        if f.kind == "Pod" {
-            if let Some(owner) = sibling_group(&f.name) {
-                let key = (f.namespace.clone(), owner, f.reason.clone());
-                if let Some(&i) = index.get(&key) {
-                    let first = &mut out[i];
-                    first.severity = first.severity.max(f.severity);
-                    first.evidence.push(format!("pod {} has the same problem: {}", f.name, f.message));
-                    first.chain.extend(f.chain);
-                    continue;
-                }
-                index.insert(key, out.len());
+        if f.kind == "Pod"
+            && let Some(owner) = sibling_group(&f.name)
+        {
+            let key = (f.namespace.clone(), owner, f.reason.clone());
+            if let Some(&i) = index.get(&key) {
+                let first = &mut out[i];
+                first.severity = first.severity.max(f.severity);
+                first.evidence.push(format!("pod {} has the same problem: {}", f.name, f.message));
+                first.chain.extend(f.chain);
+                continue;
             }
+            index.insert(key, out.len());
         }
         out.push(f);
     }
@@ -353,7 +359,8 @@ fn merge_siblings(findings: Vec<Finding>) -> Vec<Finding> {
 /// `db-0` → `db`), or `None` for a bare pod name.
 fn sibling_group(pod: &str) -> Option<String> {
     let (head, tail) = pod.rsplit_once('-')?;
-    let generated = (tail.len() == 5 && tail.bytes().all(|b| b.is_ascii_alphanumeric())) || tail.bytes().all(|b| b.is_ascii_digit());
+    let generated = (tail.len() == 5 && tail.bytes().all(|b| b.is_ascii_alphanumeric()))
+        || tail.bytes().all(|b| b.is_ascii_digit());
     generated.then(|| head.to_string())
 }
 
@@ -363,11 +370,17 @@ mod tests {
 
     #[test]
     fn chain_groups_symptoms_under_the_root() {
-        let pvc = Finding::new(ObjectRef::new("PersistentVolumeClaim", "db", "data-db-0"), Severity::Error, "StorageClassNotFound", "sc missing");
+        let pvc = Finding::new(
+            ObjectRef::new("PersistentVolumeClaim", "db", "data-db-0"),
+            Severity::Error,
+            "StorageClassNotFound",
+            "sc missing",
+        );
         let pod = Finding::new(ObjectRef::new("Pod", "db", "db-0"), Severity::Error, "UnboundPVC", "pending")
             .caused_by(pvc.subject());
-        let svc = Finding::new(ObjectRef::new("Service", "db", "db"), Severity::Critical, "NoReadyEndpoints", "no endpoints")
-            .caused_by(pod.subject());
+        let svc =
+            Finding::new(ObjectRef::new("Service", "db", "db"), Severity::Critical, "NoReadyEndpoints", "no endpoints")
+                .caused_by(pod.subject());
         let out = correlate(vec![svc, pod, pvc]);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].reason, "StorageClassNotFound");
@@ -377,8 +390,10 @@ mod tests {
 
     #[test]
     fn cycles_do_not_loop() {
-        let a = Finding::new(ObjectRef::new("Pod", "x", "a"), Severity::Error, "A", "a").caused_by(ObjectRef::new("Pod", "x", "b"));
-        let b = Finding::new(ObjectRef::new("Pod", "x", "b"), Severity::Error, "B", "b").caused_by(ObjectRef::new("Pod", "x", "a"));
+        let a = Finding::new(ObjectRef::new("Pod", "x", "a"), Severity::Error, "A", "a")
+            .caused_by(ObjectRef::new("Pod", "x", "b"));
+        let b = Finding::new(ObjectRef::new("Pod", "x", "b"), Severity::Error, "B", "b")
+            .caused_by(ObjectRef::new("Pod", "x", "a"));
         let out = correlate(vec![a, b]);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].chain.len(), 1);

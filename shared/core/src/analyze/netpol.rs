@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec};
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -29,12 +31,15 @@ pub fn analyze(state: &ClusterState) -> Vec<Finding> {
     namespaces.sort_unstable();
     namespaces.dedup();
     for ns in namespaces {
-        let policies: Vec<&NetworkPolicy> = state.network_policies.iter().filter(|p| k8s::namespace(&p.metadata) == ns).collect();
+        let policies: Vec<&NetworkPolicy> =
+            state.network_policies.iter().filter(|p| k8s::namespace(&p.metadata) == ns).collect();
         let pods: Vec<&Pod> = state
             .pods
             .iter()
             .filter(|p| k8s::namespace(&p.metadata) == ns)
-            .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")))
+            .filter(|p| {
+                !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
+            })
             .filter(|p| p.spec.as_ref().and_then(|s| s.host_network) != Some(true))
             .collect();
         let ctx = Ctx { state, ns, policies, pods, dns: &dns };
@@ -201,7 +206,13 @@ impl<'a> Ctx<'a> {
         for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
             for previous in [false, true] {
                 if let Some(log) = self.state.log(self.ns, name, &c.name, previous) {
-                    out.extend(log.lines().map(strip_timestamp).filter(|l| dns_failure(l)).take(1).map(|l| format!("log of {name}/{}: {}", c.name, redact(l.trim()))));
+                    out.extend(
+                        log.lines()
+                            .map(strip_timestamp)
+                            .filter(|l| dns_failure(l))
+                            .take(1)
+                            .map(|l| format!("log of {name}/{}: {}", c.name, redact(l.trim()))),
+                    );
                 }
             }
         }
@@ -227,14 +238,22 @@ impl<'a> Ctx<'a> {
             let names: Vec<&str> = blocked.iter().map(|(pod, _)| k8s::name(&pod.metadata)).collect();
             let shown = if names.len() > 3 { format!("{}, …", names[..3].join(", ")) } else { names.join(", ") };
             let tcp_only = blocked.iter().all(|(_, tcp)| *tcp);
-            let what = if tcp_only { "allows DNS (port 53) over TCP only; resolvers ask over UDP first, so lookups time out" } else { "allows no DNS (port 53): their name lookups time out" };
+            let what = if tcp_only {
+                "allows DNS (port 53) over TCP only; resolvers ask over UDP first, so lookups time out"
+            } else {
+                "allows no DNS (port 53): their name lookups time out"
+            };
             let s = spec(p);
             let rules = s.and_then(|s| s.egress.as_ref()).map_or(0, Vec::len);
             let mut f = Finding::new(
                 ObjectRef::new("NetworkPolicy", ns, name),
                 Severity::Error,
                 "NetworkPolicyBlocksDNS",
-                format!("egress policy {ns}/{name} selects {} pod{} ({shown}) and {what}", blocked.len(), if blocked.len() == 1 { "" } else { "s" }),
+                format!(
+                    "egress policy {ns}/{name} selects {} pod{} ({shown}) and {what}",
+                    blocked.len(),
+                    if blocked.len() == 1 { "" } else { "s" }
+                ),
             )
             .evidence(format!("spec.podSelector {}", selector_text(&pod_selector(p))))
             .evidence(format!(
@@ -265,7 +284,8 @@ impl<'a> Ctx<'a> {
     fn default_deny_ingress(&self) -> Vec<Finding> {
         let allows_ingress = |pod: &Pod| {
             self.policies.iter().any(|p| {
-                spec(p).is_some_and(|s| types(s).0 && s.ingress.as_ref().is_some_and(|r| !r.is_empty())) && self.selects(p, pod)
+                spec(p).is_some_and(|s| types(s).0 && s.ingress.as_ref().is_some_and(|r| !r.is_empty()))
+                    && self.selects(p, pod)
             })
         };
         let mut out = Vec::new();
@@ -277,8 +297,11 @@ impl<'a> Ctx<'a> {
             let selected = self.selected(p);
             let mut blocked: Vec<(String, usize)> = Vec::new();
             for svc in self.state.services.iter().filter(|svc| k8s::namespace(&svc.metadata) == self.ns) {
-                let Some(sel) = svc.spec.as_ref().and_then(|s| s.selector.as_ref()).filter(|s| !s.is_empty()) else { continue };
-                let backing: Vec<&&Pod> = selected.iter().filter(|pod| k8s::selector_matches(sel, pod.metadata.labels.as_ref())).collect();
+                let Some(sel) = svc.spec.as_ref().and_then(|s| s.selector.as_ref()).filter(|s| !s.is_empty()) else {
+                    continue;
+                };
+                let backing: Vec<&&Pod> =
+                    selected.iter().filter(|pod| k8s::selector_matches(sel, pod.metadata.labels.as_ref())).collect();
                 if !backing.is_empty() && !backing.iter().any(|pod| allows_ingress(pod)) {
                     blocked.push((k8s::name(&svc.metadata).to_string(), backing.len()));
                 }
@@ -286,7 +309,8 @@ impl<'a> Ctx<'a> {
             let Some((first, n)) = blocked.first() else { continue };
             let name = k8s::name(&p.metadata);
             let ns = self.ns;
-            let more = if blocked.len() > 1 { format!(" and {} more Services", blocked.len() - 1) } else { String::new() };
+            let more =
+                if blocked.len() > 1 { format!(" and {} more Services", blocked.len() - 1) } else { String::new() };
             let mut f = Finding::new(
                 ObjectRef::new("NetworkPolicy", ns, name),
                 Severity::Warning,
@@ -295,7 +319,9 @@ impl<'a> Ctx<'a> {
             )
             .evidence(format!("spec.podSelector {}, policyTypes includes Ingress, no ingress rules", selector_text(&pod_selector(p))));
             for (svc, n) in &blocked {
-                f.evidence.push(format!("service {ns}/{svc}: {n} selected pods, no NetworkPolicy with ingress rules selects them"));
+                f.evidence.push(format!(
+                    "service {ns}/{svc}: {n} selected pods, no NetworkPolicy with ingress rules selects them"
+                ));
             }
             out.push(
                 f.action(Action::text(format!(
@@ -315,7 +341,8 @@ impl<'a> Ctx<'a> {
         let default_deny = self.policies.iter().find(|p| {
             spec(p).is_some_and(|s| {
                 let (ing, eg) = types(s);
-                (ing && s.ingress.as_ref().is_none_or(Vec::is_empty)) || (eg && s.egress.as_ref().is_none_or(Vec::is_empty))
+                (ing && s.ingress.as_ref().is_none_or(Vec::is_empty))
+                    || (eg && s.egress.as_ref().is_none_or(Vec::is_empty))
             }) && !self.selected(p).is_empty()
         });
         let mut out = Vec::new();
@@ -326,9 +353,17 @@ impl<'a> Ctx<'a> {
             }
             let name = k8s::name(&p.metadata);
             let ns = self.ns;
-            let allows = spec(p).is_some_and(|s| s.ingress.as_ref().is_some_and(|r| !r.is_empty()) || s.egress.as_ref().is_some_and(|r| !r.is_empty()));
+            let allows = spec(p).is_some_and(|s| {
+                s.ingress.as_ref().is_some_and(|r| !r.is_empty()) || s.egress.as_ref().is_some_and(|r| !r.is_empty())
+            });
             let (severity, tail) = match default_deny.filter(|d| allows && k8s::name(&d.metadata) != name) {
-                Some(d) => (Severity::Warning, format!("; the pods it was meant to let through stay blocked by default-deny policy {}", k8s::name(&d.metadata))),
+                Some(d) => (
+                    Severity::Warning,
+                    format!(
+                        "; the pods it was meant to let through stay blocked by default-deny policy {}",
+                        k8s::name(&d.metadata)
+                    ),
+                ),
                 None => (Severity::Info, "; it has no effect".to_string()),
             };
             out.push(
@@ -382,67 +417,195 @@ mod tests {
         let cases = vec![
             Case {
                 name: "egress with dns allowed",
-                objects: [api_pods(), vec![network_policy("prod", "api-egress", json!({"matchLabels": {"app": "api"}}), &["Egress"], json!([]), json!([db_rule(), dns_rule(&["UDP", "TCP"])]))]].concat(),
+                objects: [
+                    api_pods(),
+                    vec![network_policy(
+                        "prod",
+                        "api-egress",
+                        json!({"matchLabels": {"app": "api"}}),
+                        &["Egress"],
+                        json!([]),
+                        json!([db_rule(), dns_rule(&["UDP", "TCP"])]),
+                    )],
+                ]
+                .concat(),
                 expect: vec![],
             },
             Case {
                 name: "egress without dns",
-                objects: [api_pods(), vec![network_policy("prod", "api-egress", json!({"matchLabels": {"app": "api"}}), &["Egress"], json!([]), json!([db_rule()]))]].concat(),
-                expect: vec![("api-egress", "NetworkPolicyBlocksDNS", Severity::Error, &["egress policy prod/api-egress selects 2 pods", "allows no DNS (port 53)"])],
+                objects: [
+                    api_pods(),
+                    vec![network_policy(
+                        "prod",
+                        "api-egress",
+                        json!({"matchLabels": {"app": "api"}}),
+                        &["Egress"],
+                        json!([]),
+                        json!([db_rule()]),
+                    )],
+                ]
+                .concat(),
+                expect: vec![(
+                    "api-egress",
+                    "NetworkPolicyBlocksDNS",
+                    Severity::Error,
+                    &["egress policy prod/api-egress selects 2 pods", "allows no DNS (port 53)"],
+                )],
             },
             Case {
                 name: "default deny egress",
-                objects: [api_pods(), vec![network_policy("prod", "deny-egress", json!({}), &["Egress"], json!([]), json!([]))]].concat(),
-                expect: vec![("deny-egress", "NetworkPolicyBlocksDNS", Severity::Error, &["selects 2 pods", "allows no DNS"])],
+                objects: [
+                    api_pods(),
+                    vec![network_policy("prod", "deny-egress", json!({}), &["Egress"], json!([]), json!([]))],
+                ]
+                .concat(),
+                expect: vec![(
+                    "deny-egress",
+                    "NetworkPolicyBlocksDNS",
+                    Severity::Error,
+                    &["selects 2 pods", "allows no DNS"],
+                )],
             },
             Case {
                 name: "dns over tcp only",
-                objects: [api_pods(), vec![network_policy("prod", "api-egress", json!({"matchLabels": {"app": "api"}}), &["Egress"], json!([]), json!([dns_rule(&["TCP"])]))]].concat(),
+                objects: [
+                    api_pods(),
+                    vec![network_policy(
+                        "prod",
+                        "api-egress",
+                        json!({"matchLabels": {"app": "api"}}),
+                        &["Egress"],
+                        json!([]),
+                        json!([dns_rule(&["TCP"])]),
+                    )],
+                ]
+                .concat(),
                 expect: vec![("api-egress", "NetworkPolicyBlocksDNS", Severity::Error, &["over TCP only"])],
             },
             Case {
                 name: "a second policy allowing dns makes it fine",
-                objects: [api_pods(), vec![
-                    network_policy("prod", "deny-egress", json!({}), &["Egress"], json!([]), json!([])),
-                    network_policy("prod", "allow-dns", json!({}), &["Egress"], json!([]), json!([dns_rule(&["UDP", "TCP"])])),
-                ]].concat(),
+                objects: [
+                    api_pods(),
+                    vec![
+                        network_policy("prod", "deny-egress", json!({}), &["Egress"], json!([]), json!([])),
+                        network_policy(
+                            "prod",
+                            "allow-dns",
+                            json!({}),
+                            &["Egress"],
+                            json!([]),
+                            json!([dns_rule(&["UDP", "TCP"])]),
+                        ),
+                    ],
+                ]
+                .concat(),
                 expect: vec![],
             },
             Case {
                 name: "egress to all destinations on all ports",
-                objects: [api_pods(), vec![network_policy("prod", "allow-all", json!({}), &["Egress"], json!([]), json!([{}]))]].concat(),
+                objects: [
+                    api_pods(),
+                    vec![network_policy("prod", "allow-all", json!({}), &["Egress"], json!([]), json!([{}]))],
+                ]
+                .concat(),
                 expect: vec![],
             },
             Case {
                 name: "default deny ingress blocks a service",
-                objects: [api_pods(), vec![service("prod", "api", "api"), network_policy("prod", "default-deny", json!({}), &["Ingress"], json!([]), json!([]))]].concat(),
-                expect: vec![("default-deny", "DefaultDenyBlocksService", Severity::Warning, &["denies all ingress to the 2 pod(s) of service prod/api"])],
+                objects: [
+                    api_pods(),
+                    vec![
+                        service("prod", "api", "api"),
+                        network_policy("prod", "default-deny", json!({}), &["Ingress"], json!([]), json!([])),
+                    ],
+                ]
+                .concat(),
+                expect: vec![(
+                    "default-deny",
+                    "DefaultDenyBlocksService",
+                    Severity::Warning,
+                    &["denies all ingress to the 2 pod(s) of service prod/api"],
+                )],
             },
             Case {
                 name: "default deny ingress with an allowing policy",
-                objects: [api_pods(), vec![
-                    service("prod", "api", "api"),
-                    network_policy("prod", "default-deny", json!({}), &["Ingress"], json!([]), json!([])),
-                    network_policy("prod", "allow-api", json!({"matchLabels": {"app": "api"}}), &["Ingress"], json!([{"ports": [{"port": 8080}]}]), json!([])),
-                ]].concat(),
+                objects: [
+                    api_pods(),
+                    vec![
+                        service("prod", "api", "api"),
+                        network_policy("prod", "default-deny", json!({}), &["Ingress"], json!([]), json!([])),
+                        network_policy(
+                            "prod",
+                            "allow-api",
+                            json!({"matchLabels": {"app": "api"}}),
+                            &["Ingress"],
+                            json!([{"ports": [{"port": 8080}]}]),
+                            json!([]),
+                        ),
+                    ],
+                ]
+                .concat(),
                 expect: vec![],
             },
             Case {
                 name: "policy selecting nothing",
-                objects: [api_pods(), vec![network_policy("prod", "allow-web", json!({"matchLabels": {"app": "web"}}), &["Ingress"], json!([{"ports": [{"port": 80}]}]), json!([]))]].concat(),
-                expect: vec![("allow-web", "NetworkPolicySelectsNothing", Severity::Info, &["selects app=web", "no effect"])],
+                objects: [
+                    api_pods(),
+                    vec![network_policy(
+                        "prod",
+                        "allow-web",
+                        json!({"matchLabels": {"app": "web"}}),
+                        &["Ingress"],
+                        json!([{"ports": [{"port": 80}]}]),
+                        json!([]),
+                    )],
+                ]
+                .concat(),
+                expect: vec![(
+                    "allow-web",
+                    "NetworkPolicySelectsNothing",
+                    Severity::Info,
+                    &["selects app=web", "no effect"],
+                )],
             },
             Case {
                 name: "allow policy selecting nothing next to a default deny",
-                objects: [api_pods(), vec![
-                    network_policy("prod", "default-deny", json!({}), &["Ingress"], json!([]), json!([])),
-                    network_policy("prod", "allow-api", json!({"matchLabels": {"app": "api-v2"}}), &["Ingress"], json!([{"ports": [{"port": 8080}]}]), json!([])),
-                ]].concat(),
-                expect: vec![("allow-api", "NetworkPolicySelectsNothing", Severity::Warning, &["app=api-v2", "blocked by default-deny policy default-deny"])],
+                objects: [
+                    api_pods(),
+                    vec![
+                        network_policy("prod", "default-deny", json!({}), &["Ingress"], json!([]), json!([])),
+                        network_policy(
+                            "prod",
+                            "allow-api",
+                            json!({"matchLabels": {"app": "api-v2"}}),
+                            &["Ingress"],
+                            json!([{"ports": [{"port": 8080}]}]),
+                            json!([]),
+                        ),
+                    ],
+                ]
+                .concat(),
+                expect: vec![(
+                    "allow-api",
+                    "NetworkPolicySelectsNothing",
+                    Severity::Warning,
+                    &["app=api-v2", "blocked by default-deny policy default-deny"],
+                )],
             },
             Case {
                 name: "match expressions",
-                objects: [api_pods(), vec![network_policy("prod", "api-in", json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["api", "web"]}]}), &["Ingress"], json!([{}]), json!([]))]].concat(),
+                objects: [
+                    api_pods(),
+                    vec![network_policy(
+                        "prod",
+                        "api-in",
+                        json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["api", "web"]}]}),
+                        &["Ingress"],
+                        json!([{}]),
+                        json!([]),
+                    )],
+                ]
+                .concat(),
                 expect: vec![],
             },
         ];
@@ -450,7 +613,9 @@ mod tests {
             let findings = analyze(&state(case.objects));
             assert_eq!(findings.len(), case.expect.len(), "{}: {findings:#?}", case.name);
             for (policy, reason, sev, texts) in &case.expect {
-                let Some(f) = findings.iter().find(|f| f.name == *policy && f.reason == *reason) else { panic!("{}: no {reason} on {policy}: {findings:#?}", case.name) };
+                let Some(f) = findings.iter().find(|f| f.name == *policy && f.reason == *reason) else {
+                    panic!("{}: no {reason} on {policy}: {findings:#?}", case.name)
+                };
                 assert_eq!(f.kind, "NetworkPolicy", "{}", case.name);
                 assert_eq!(f.severity, *sev, "{}: {}", case.name, f.message);
                 for t in *texts {
@@ -465,7 +630,14 @@ mod tests {
         let objs = vec![
             pod("api-7d9f8b6c5d-x2k4p").in_ns("prod").labels(&[("app", "api")]).crashlooping(4).build(),
             pod("coredns-5d8c6b9f7d-abcde").in_ns("kube-system").labels(&[("k8s-app", "kube-dns")]).build(),
-            network_policy("prod", "api-egress", json!({"matchLabels": {"app": "api"}}), &["Egress"], json!([]), json!([db_rule()])),
+            network_policy(
+                "prod",
+                "api-egress",
+                json!({"matchLabels": {"app": "api"}}),
+                &["Egress"],
+                json!([]),
+                json!([db_rule()]),
+            ),
         ];
         let mut st = state(objs);
         st.logs.insert(

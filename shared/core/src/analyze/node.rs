@@ -22,7 +22,8 @@ const LONG_CORDON_SECS: i64 = 3600;
 /// A pod that became not-ready up to this long before its node did is still the node's symptom.
 const ABSORB_SLACK_SECS: i64 = 60;
 /// Taints that mark a node being removed by an autoscaler.
-const REMOVAL_TAINTS: &[&str] = &["karpenter.sh/disrupted", "karpenter.sh/disruption", "ToBeDeletedByClusterAutoscaler"];
+const REMOVAL_TAINTS: &[&str] =
+    &["karpenter.sh/disrupted", "karpenter.sh/disruption", "ToBeDeletedByClusterAutoscaler"];
 
 /// Runs the node analyzer.
 pub fn analyze(state: &ClusterState) -> Vec<Finding> {
@@ -84,8 +85,13 @@ impl Ctx<'_> {
 
     /// `node X (i-0abc, nodegroup general)`.
     fn node_ref(&self) -> String {
-        let parts: Vec<String> = instance_id(self.node).map(str::to_string).into_iter().chain(nodegroup(self.node)).collect();
-        if parts.is_empty() { format!("node {}", self.name) } else { format!("node {} ({})", self.name, parts.join(", ")) }
+        let parts: Vec<String> =
+            instance_id(self.node).map(str::to_string).into_iter().chain(nodegroup(self.node)).collect();
+        if parts.is_empty() {
+            format!("node {}", self.name)
+        } else {
+            format!("node {} ({})", self.name, parts.join(", "))
+        }
     }
 
     /// Pods bound to this node that are not finished.
@@ -94,7 +100,9 @@ impl Ctx<'_> {
             .pods
             .iter()
             .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(self.name))
-            .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")))
+            .filter(|p| {
+                !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
+            })
             .collect()
     }
 
@@ -111,13 +119,22 @@ impl Ctx<'_> {
         let age = self.age();
         let since = self.since(ready);
         let how_long = since.map(|s| format!(" for {}", human_duration(s))).unwrap_or_default();
-        let state = if ready.status == "Unknown" { "NotReady (status Unknown: the kubelet stopped reporting)" } else { "NotReady" };
+        let state = if ready.status == "Unknown" {
+            "NotReady (status Unknown: the kubelet stopped reporting)"
+        } else {
+            "NotReady"
+        };
         let why = ready.message.as_deref().or(ready.reason.as_deref()).unwrap_or("no message").trim();
         let pods = self.pods();
         // A third of the capacity gone (one node of three) is an outage, not a blip.
         let wide = self.not_ready * 3 >= self.total;
         let removing = self.node.metadata.deletion_timestamp.is_some()
-            || self.node.spec.iter().flat_map(|s| s.taints.iter().flatten()).any(|t| REMOVAL_TAINTS.contains(&t.key.as_str()));
+            || self
+                .node
+                .spec
+                .iter()
+                .flat_map(|s| s.taints.iter().flatten())
+                .any(|t| REMOVAL_TAINTS.contains(&t.key.as_str()));
         let severity = if age < JOINING_SECS || removing {
             Severity::Info
         } else if wide {
@@ -125,12 +142,21 @@ impl Ctx<'_> {
         } else {
             Severity::Error
         };
-        let scope = if self.not_ready > 1 { format!("; {} of {} nodes are NotReady", self.not_ready, self.total) } else { String::new() };
+        let scope = if self.not_ready > 1 {
+            format!("; {} of {} nodes are NotReady", self.not_ready, self.total)
+        } else {
+            String::new()
+        };
         let mut f = Finding::new(
             self.subject(),
             severity,
             "NodeNotReady",
-            format!("{} has been {state}{how_long}: {why}; {} pod{} run on it{scope}", self.node_ref(), pods.len(), if pods.len() == 1 { "" } else { "s" }),
+            format!(
+                "{} has been {state}{how_long}: {why}; {} pod{} run on it{scope}",
+                self.node_ref(),
+                pods.len(),
+                if pods.len() == 1 { "" } else { "s" }
+            ),
         )
         .evidence(format!(
             "condition Ready={} reason {} since {}: {why}",
@@ -141,10 +167,22 @@ impl Ctx<'_> {
         if let Some(hb) = ready.last_heartbeat_time.as_ref() {
             f.evidence.push(format!("last heartbeat {} ago", human_duration(k8s::seconds_since(hb, self.state.now))));
         }
-        for c in self.node.status.iter().flat_map(|s| s.conditions.iter().flatten()).filter(|c| c.type_ != "Ready" && c.status == "True") {
+        for c in self
+            .node
+            .status
+            .iter()
+            .flat_map(|s| s.conditions.iter().flatten())
+            .filter(|c| c.type_ != "Ready" && c.status == "True")
+        {
             f.evidence.push(format!("condition {}=True: {}", c.type_, c.message.as_deref().unwrap_or("")));
         }
-        let taints: Vec<String> = self.node.spec.iter().flat_map(|s| s.taints.iter().flatten()).map(|t| format!("{}:{}", t.key, t.effect)).collect();
+        let taints: Vec<String> = self
+            .node
+            .spec
+            .iter()
+            .flat_map(|s| s.taints.iter().flatten())
+            .map(|t| format!("{}:{}", t.key, t.effect))
+            .collect();
         if !taints.is_empty() {
             f.evidence.push(format!("taints: {}", taints.join(", ")));
         }
@@ -153,7 +191,10 @@ impl Ctx<'_> {
             return Some(f);
         }
         if removing {
-            f.message = format!("{} is being removed (scale-down or replacement) and is {state}{how_long}: {why}", self.node_ref());
+            f.message = format!(
+                "{} is being removed (scale-down or replacement) and is {state}{how_long}: {why}",
+                self.node_ref()
+            );
             return Some(f);
         }
         // The pods that went not-ready when the node did are its symptoms; a pod that was
@@ -177,7 +218,8 @@ impl Ctx<'_> {
         // finding (whose cause is this node); correlate resolves cycles to the earliest finding,
         // the pod analyzer's, so that pod is reported first with this node in its chain.
         if let Some(stuck) = pods.iter().find(|p| {
-            p.metadata.deletion_timestamp.is_some() && self.state.controller_of(&p.metadata).is_some_and(|(k, _)| k == "StatefulSet")
+            p.metadata.deletion_timestamp.is_some()
+                && self.state.controller_of(&p.metadata).is_some_and(|(k, _)| k == "StatefulSet")
         }) {
             f.cause = Some(ObjectRef::new("Pod", k8s::namespace(&stuck.metadata), k8s::name(&stuck.metadata)));
             f.evidence.push(format!(
@@ -219,7 +261,12 @@ impl Ctx<'_> {
             .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(self.name))
             .filter(|p| p.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("Evicted"))
             .collect();
-        let since = which.iter().filter_map(|c| self.since(c)).max().map(|s| format!(" for {}", human_duration(s))).unwrap_or_default();
+        let since = which
+            .iter()
+            .filter_map(|c| self.since(c))
+            .max()
+            .map(|s| format!(" for {}", human_duration(s)))
+            .unwrap_or_default();
         let evictions = match evicted.len() {
             0 => String::new(),
             1 => "; 1 pod was evicted from it".to_string(),
@@ -232,7 +279,8 @@ impl Ctx<'_> {
             .filter_map(|p| {
                 let msg = p.status.as_ref()?.message.as_deref()?;
                 let used = msg.split("was using ").nth(1)?.split([',', ' ']).next()?;
-                msg.contains("has larger consumption of").then(|| (*p, used.to_string(), parse_bytes(used).unwrap_or(0.0)))
+                msg.contains("has larger consumption of")
+                    .then(|| (*p, used.to_string(), parse_bytes(used).unwrap_or(0.0)))
             })
             .max_by(|a, b| a.2.total_cmp(&b.2));
         let by_hog = hog.as_ref().map_or_else(String::new, |(p, used, bytes)| {
@@ -247,12 +295,19 @@ impl Ctx<'_> {
             )
         });
         // DiskPressure, MemoryPressure or PIDPressure: the reason is the condition, worst first.
-        let reason = ["DiskPressure", "MemoryPressure", "PIDPressure"].into_iter().find(|r| names.contains(r)).unwrap_or("NodePressure");
+        let reason = ["DiskPressure", "MemoryPressure", "PIDPressure"]
+            .into_iter()
+            .find(|r| names.contains(r))
+            .unwrap_or("NodePressure");
         let mut f = Finding::new(
             self.subject(),
             severity,
             reason,
-            format!("{} reports {}{since}: the kubelet evicts pods to recover{by_hog}{evictions}", self.node_ref(), names.join(" and ")),
+            format!(
+                "{} reports {}{since}: the kubelet evicts pods to recover{by_hog}{evictions}",
+                self.node_ref(),
+                names.join(" and ")
+            ),
         );
         // A pod that filled the node itself is the root: its Evicted finding links to this node,
         // and this link closes the cycle, which correlate resolves to the pod's (earlier) finding.
@@ -260,11 +315,21 @@ impl Ctx<'_> {
             f.cause = Some(ObjectRef::new("Pod", k8s::namespace(&p.metadata), k8s::name(&p.metadata)));
         }
         for c in &which {
-            f.evidence.push(format!("condition {}=True reason {}: {}", c.type_, c.reason.as_deref().unwrap_or("-"), c.message.as_deref().unwrap_or("")));
+            f.evidence.push(format!(
+                "condition {}=True reason {}: {}",
+                c.type_,
+                c.reason.as_deref().unwrap_or("-"),
+                c.message.as_deref().unwrap_or("")
+            ));
         }
         if let Some(a) = self.node.status.as_ref().and_then(|s| s.allocatable.as_ref()) {
             let get = |k: &str| a.get(k).map_or_else(|| "?".into(), |q| q.0.clone());
-            f.evidence.push(format!("allocatable memory {}, ephemeral-storage {}, pods {}", get("memory"), get("ephemeral-storage"), get("pods")));
+            f.evidence.push(format!(
+                "allocatable memory {}, ephemeral-storage {}, pods {}",
+                get("memory"),
+                get("ephemeral-storage"),
+                get("pods")
+            ));
         }
         for p in evicted.iter().take(3) {
             f.evidence.push(format!(
@@ -287,7 +352,9 @@ impl Ctx<'_> {
         if names.contains(&"PIDPressure") {
             f = f.action(Action::text("Find the pod that forks without bound (ps on the node) and set a pod PID limit (podPidsLimit in the kubelet config)"));
         }
-        Some(f.warn("Recreating the evicted pods on the same node will get them evicted again until the pressure is relieved"))
+        Some(f.warn(
+            "Recreating the evicted pods on the same node will get them evicted again until the pressure is relieved",
+        ))
     }
 
     fn network(&self) -> Option<Finding> {
@@ -314,7 +381,11 @@ impl Ctx<'_> {
         if self.node.spec.as_ref().and_then(|s| s.unschedulable) != Some(true) {
             return None;
         }
-        let pods: Vec<&Pod> = self.pods().into_iter().filter(|p| self.state.controller_of(&p.metadata).is_none_or(|(k, _)| k != "DaemonSet")).collect();
+        let pods: Vec<&Pod> = self
+            .pods()
+            .into_iter()
+            .filter(|p| self.state.controller_of(&p.metadata).is_none_or(|(k, _)| k != "DaemonSet"))
+            .collect();
         if pods.is_empty() {
             return None;
         }
@@ -327,7 +398,11 @@ impl Ctx<'_> {
             .and_then(|t| t.time_added.as_ref())
             .map(|t| k8s::seconds_since(t, self.state.now));
         let long = since.is_some_and(|s| s > LONG_CORDON_SECS);
-        let names: Vec<String> = pods.iter().take(3).map(|p| format!("{}/{}", k8s::namespace(&p.metadata), k8s::name(&p.metadata))).collect();
+        let names: Vec<String> = pods
+            .iter()
+            .take(3)
+            .map(|p| format!("{}/{}", k8s::namespace(&p.metadata), k8s::name(&p.metadata)))
+            .collect();
         Some(
             Finding::new(
                 self.subject(),
@@ -369,7 +444,16 @@ mod tests {
 
     #[test]
     fn node_cases() {
-        let lost = || node_condition(node("node-1", "2", "7Gi"), "Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", 720);
+        let lost = || {
+            node_condition(
+                node("node-1", "2", "7Gi"),
+                "Ready",
+                "Unknown",
+                "NodeStatusUnknown",
+                "Kubelet stopped posting node status.",
+                720,
+            )
+        };
         let cases = vec![
             Case { name: "healthy nodes", objects: nodes(3), expect: vec![] },
             Case {
@@ -468,7 +552,14 @@ mod tests {
     #[test]
     fn a_pod_failing_before_the_node_keeps_its_own_cause() {
         let objs = [
-            vec![node_condition(node("node-1", "2", "7Gi"), "Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", 300)],
+            vec![node_condition(
+                node("node-1", "2", "7Gi"),
+                "Ready",
+                "Unknown",
+                "NodeStatusUnknown",
+                "Kubelet stopped posting node status.",
+                300,
+            )],
             nodes(4).split_off(1),
             // Crash-looping for 10 minutes, since before the node went NotReady 5 minutes ago.
             vec![pod("api").in_ns("prod").on_node("node-1").crashlooping(5).build()],
@@ -491,7 +582,10 @@ mod tests {
         .concat();
         let st = state(objs);
         let node_finding = analyze(&st);
-        assert!(node_finding[0].message.contains("was using 14383416Ki (13.7Gi) of ephemeral-storage"), "{node_finding:#?}");
+        assert!(
+            node_finding[0].message.contains("was using 14383416Ki (13.7Gi) of ephemeral-storage"),
+            "{node_finding:#?}"
+        );
         let out = crate::analyze::analyze(&st);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!((out[0].kind.as_str(), out[0].reason.as_str()), ("Pod", "Evicted"), "{out:#?}");
@@ -501,13 +595,32 @@ mod tests {
     #[test]
     fn statefulset_pod_stuck_on_a_dead_node_is_reported_first() {
         let objs = [
-            vec![node_condition(node("node-1", "2", "7Gi"), "Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", 1800)],
+            vec![node_condition(
+                node("node-1", "2", "7Gi"),
+                "Ready",
+                "Unknown",
+                "NodeStatusUnknown",
+                "Kubelet stopped posting node status.",
+                1800,
+            )],
             nodes(3).split_off(1),
             vec![
-                pod("zookeeper-1").in_ns("streaming").on_node("node-1").owned_by("StatefulSet", "zookeeper").unready().terminating_for(1500)
-                    .with(|p| p["status"]["conditions"][3]["lastTransitionTime"] = serde_json::json!(ago(1790))).build(),
-                pod("cart-7d9f8b6c5d-x2k4p").in_ns("prod").on_node("node-1").owned_by_rs("cart-7d9f8b6c5d").unready().terminating_for(1500)
-                    .with(|p| p["status"]["conditions"][3]["lastTransitionTime"] = serde_json::json!(ago(1790))).build(),
+                pod("zookeeper-1")
+                    .in_ns("streaming")
+                    .on_node("node-1")
+                    .owned_by("StatefulSet", "zookeeper")
+                    .unready()
+                    .terminating_for(1500)
+                    .with(|p| p["status"]["conditions"][3]["lastTransitionTime"] = serde_json::json!(ago(1790)))
+                    .build(),
+                pod("cart-7d9f8b6c5d-x2k4p")
+                    .in_ns("prod")
+                    .on_node("node-1")
+                    .owned_by_rs("cart-7d9f8b6c5d")
+                    .unready()
+                    .terminating_for(1500)
+                    .with(|p| p["status"]["conditions"][3]["lastTransitionTime"] = serde_json::json!(ago(1790)))
+                    .build(),
             ],
         ]
         .concat();
@@ -522,9 +635,23 @@ mod tests {
     #[test]
     fn not_ready_node_is_the_root_of_its_pods() {
         let objs = [
-            vec![node_condition(node("node-1", "2", "7Gi"), "Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", 900)],
+            vec![node_condition(
+                node("node-1", "2", "7Gi"),
+                "Ready",
+                "Unknown",
+                "NodeStatusUnknown",
+                "Kubelet stopped posting node status.",
+                900,
+            )],
             nodes(4).split_off(1),
-            vec![pod("api").in_ns("prod").on_node("node-1").unready().with(|p| p["status"]["conditions"][3]["lastTransitionTime"] = serde_json::json!(ago(900))).build()],
+            vec![
+                pod("api")
+                    .in_ns("prod")
+                    .on_node("node-1")
+                    .unready()
+                    .with(|p| p["status"]["conditions"][3]["lastTransitionTime"] = serde_json::json!(ago(900)))
+                    .build(),
+            ],
         ]
         .concat();
         let out = crate::analyze::analyze(&state(objs));

@@ -137,14 +137,24 @@ fn analyze_pdb(state: &ClusterState, pdb: &PodDisruptionBudget) -> Option<Findin
     // something is stuck on this budget right now.
     let severity = if blocked.is_empty() && cordoned.is_empty() { Severity::Warning } else { Severity::Error };
     let mut message = if config_blocks {
-        format!("pdb {ns}/{name} blocks evictions and node drains: {budget} of {expected} pods allows 0 disruptions even with all {healthy} healthy")
+        format!(
+            "pdb {ns}/{name} blocks evictions and node drains: {budget} of {expected} pods allows 0 disruptions even with all {healthy} healthy"
+        )
     } else {
-        format!("pdb {ns}/{name} blocks evictions and node drains: only {healthy} of {expected} pods are healthy and {budget} needs {desired_healthy}")
+        format!(
+            "pdb {ns}/{name} blocks evictions and node drains: only {healthy} of {expected} pods are healthy and {budget} needs {desired_healthy}"
+        )
     };
     match (&drain, blocked.is_empty()) {
-        (Some((node, pod)), false) => message.push_str(&format!("; node {node} is being drained and cannot evict pod {pod}")),
+        (Some((node, pod)), false) => {
+            message.push_str(&format!("; node {node} is being drained and cannot evict pod {pod}"))
+        }
         (Some((node, pod)), true) => {
-            let ago = cordoned.first().and_then(|(_, _, s)| *s).map(|s| format!(" {} ago", k8s::human_duration(s))).unwrap_or_default();
+            let ago = cordoned
+                .first()
+                .and_then(|(_, _, s)| *s)
+                .map(|s| format!(" {} ago", k8s::human_duration(s)))
+                .unwrap_or_default();
             message.push_str(&format!("; node {node} was cordoned{ago} for a drain and cannot evict pod {pod}"));
         }
         (None, false) => message.push_str("; evictions are being refused"),
@@ -180,7 +190,9 @@ fn analyze_pdb(state: &ClusterState, pdb: &PodDisruptionBudget) -> Option<Findin
         match workload {
             Some((kind, dep)) if kind == "Deployment" => {
                 let hpa = state.hpas.iter().find(|h| {
-                    k8s::namespace(&h.metadata) == ns && h.spec.scale_target_ref.kind == "Deployment" && h.spec.scale_target_ref.name == dep
+                    k8s::namespace(&h.metadata) == ns
+                        && h.spec.scale_target_ref.kind == "Deployment"
+                        && h.spec.scale_target_ref.name == dep
                 });
                 f = match hpa {
                     Some(h) => f.action(Action::text(format!(
@@ -202,7 +214,9 @@ fn analyze_pdb(state: &ClusterState, pdb: &PodDisruptionBudget) -> Option<Findin
             (n - 1).max(0)
         )));
     } else {
-        f = f.action(Action::text(format!("Relax the budget of pdb {ns}/{name} so at least one pod can be evicted (e.g. maxUnavailable: 1)")));
+        f = f.action(Action::text(format!(
+            "Relax the budget of pdb {ns}/{name} so at least one pod can be evicted (e.g. maxUnavailable: 1)"
+        )));
     }
     Some(f.warn("Deleting the PDB or draining with --disable-eviction pushes the drain through but takes down pods the budget protects"))
 }
@@ -216,7 +230,12 @@ fn pod_on(covered: &[&Pod], node: &str) -> Option<String> {
 }
 
 /// Recent events saying an eviction was refused because of this budget: `(event, node, pod)`.
-fn blocking_events<'s>(state: &'s ClusterState, ns: &str, name: &str, covered: &[&Pod]) -> Vec<(&'s Event, Option<String>, Option<String>)> {
+fn blocking_events<'s>(
+    state: &'s ClusterState,
+    ns: &str,
+    name: &str,
+    covered: &[&Pod],
+) -> Vec<(&'s Event, Option<String>, Option<String>)> {
     let now = state.now.as_second();
     let mut out: Vec<(&Event, Option<String>, Option<String>)> = state
         .events
@@ -225,14 +244,17 @@ fn blocking_events<'s>(state: &'s ClusterState, ns: &str, name: &str, covered: &
         .filter_map(|e| {
             let msg = e.message.as_deref().unwrap_or_default();
             let lower = msg.to_ascii_lowercase();
-            if !(lower.contains("disruption budget") || lower.contains("poddisruptionbudget") || lower.contains("pdb")) {
+            if !(lower.contains("disruption budget") || lower.contains("poddisruptionbudget") || lower.contains("pdb"))
+            {
                 return None;
             }
             let o = &e.involved_object;
             let kind = o.kind.as_deref().unwrap_or_default();
             let oname = o.name.as_deref().unwrap_or_default();
             let ons = o.namespace.as_deref().or(e.metadata.namespace.as_deref()).unwrap_or_default();
-            let names_us = msg.contains(&format!("\"{ns}/{name}\"")) || msg.contains(&format!("pdb \"{name}\"")) || msg.contains(&format!("pdb {ns}/{name}"));
+            let names_us = msg.contains(&format!("\"{ns}/{name}\""))
+                || msg.contains(&format!("pdb \"{name}\""))
+                || msg.contains(&format!("pdb {ns}/{name}"));
             match kind {
                 "Pod" if ons == ns => {
                     let p = covered.iter().find(|p| k8s::name(&p.metadata) == oname)?;
@@ -241,7 +263,8 @@ fn blocking_events<'s>(state: &'s ClusterState, ns: &str, name: &str, covered: &
                 }
                 "PodDisruptionBudget" if ons == ns && oname == name => Some((e, None, None)),
                 "Node" => {
-                    let hosts = covered.iter().any(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(oname));
+                    let hosts =
+                        covered.iter().any(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(oname));
                     (names_us || hosts).then(|| (e, Some(oname.to_string()), None))
                 }
                 _ if names_us => Some((e, None, None)),
@@ -282,21 +305,35 @@ mod tests {
     }
 
     fn web() -> Vec<Value> {
-        [vec![deployment("prod", "web", 3, 3, 2), replicaset("prod", "web", "7d9f8b6c5d", 2, "web:2", 3, 3)], web_pods()].concat()
+        [
+            vec![deployment("prod", "web", 3, 3, 2), replicaset("prod", "web", "7d9f8b6c5d", 2, "web:2", 3, 3)],
+            web_pods(),
+        ]
+        .concat()
     }
 
     #[test]
     fn pdb_cases() {
         let cases = vec![
-            Case { name: "healthy budget", objects: [web(), vec![pdb("prod", "web", "web").build()]].concat(), expect: None },
+            Case {
+                name: "healthy budget",
+                objects: [web(), vec![pdb("prod", "web", "web").build()]].concat(),
+                expect: None,
+            },
             Case {
                 name: "minAvailable equals the pod count",
-                objects: [web(), vec![pdb("prod", "web", "web").min_available(json!(3)).status(3, 3, 3, 0).build()]].concat(),
-                expect: Some(("PDBBlocksDisruption", Severity::Warning, &["blocks evictions and node drains", "minAvailable 3 of 3 pods", "all 3 healthy"])),
+                objects: [web(), vec![pdb("prod", "web", "web").min_available(json!(3)).status(3, 3, 3, 0).build()]]
+                    .concat(),
+                expect: Some((
+                    "PDBBlocksDisruption",
+                    Severity::Warning,
+                    &["blocks evictions and node drains", "minAvailable 3 of 3 pods", "all 3 healthy"],
+                )),
             },
             Case {
                 name: "maxUnavailable 0",
-                objects: [web(), vec![pdb("prod", "web", "web").max_unavailable(json!(0)).status(3, 3, 3, 0).build()]].concat(),
+                objects: [web(), vec![pdb("prod", "web", "web").max_unavailable(json!(0)).status(3, 3, 3, 0).build()]]
+                    .concat(),
                 expect: Some(("PDBBlocksDisruption", Severity::Warning, &["maxUnavailable 0 of 3 pods"])),
             },
             Case {
@@ -306,20 +343,48 @@ mod tests {
                     vec![
                         pdb("prod", "web", "web").min_available(json!("100%")).status(3, 3, 3, 0).build(),
                         node_cordoned(node("ip-10-0-1-10", "2", "7Gi")),
-                        event("prod", "Pod", "web-7d9f8b6c5d-d3e4f", "Warning", "EvictionBlocked", "Cannot evict pod as it would violate the pod's disruption budget.", 12, 20),
+                        event(
+                            "prod",
+                            "Pod",
+                            "web-7d9f8b6c5d-d3e4f",
+                            "Warning",
+                            "EvictionBlocked",
+                            "Cannot evict pod as it would violate the pod's disruption budget.",
+                            12,
+                            20,
+                        ),
                     ],
                 ]
                 .concat(),
-                expect: Some(("PDBBlocksDisruption", Severity::Error, &["minAvailable 100% of 3 pods", "node ip-10-0-1-10 is being drained and cannot evict pod web-7d9f8b6c5d-d3e4f"])),
+                expect: Some((
+                    "PDBBlocksDisruption",
+                    Severity::Error,
+                    &[
+                        "minAvailable 100% of 3 pods",
+                        "node ip-10-0-1-10 is being drained and cannot evict pod web-7d9f8b6c5d-d3e4f",
+                    ],
+                )),
             },
             Case {
                 name: "cordoned node holding a covered pod is a stuck drain",
-                objects: [web(), vec![pdb("prod", "web", "web").min_available(json!(3)).status(3, 3, 3, 0).build(), node_cordoned(node("ip-10-0-2-10", "2", "7Gi"))]].concat(),
-                expect: Some(("PDBBlocksDisruption", Severity::Error, &["node ip-10-0-2-10 was cordoned 20m ago for a drain and cannot evict pod web-7d9f8b6c5d-g5h6j"])),
+                objects: [
+                    web(),
+                    vec![
+                        pdb("prod", "web", "web").min_available(json!(3)).status(3, 3, 3, 0).build(),
+                        node_cordoned(node("ip-10-0-2-10", "2", "7Gi")),
+                    ],
+                ]
+                .concat(),
+                expect: Some((
+                    "PDBBlocksDisruption",
+                    Severity::Error,
+                    &["node ip-10-0-2-10 was cordoned 20m ago for a drain and cannot evict pod web-7d9f8b6c5d-g5h6j"],
+                )),
             },
             Case {
                 name: "unhealthy pods using up the budget without a drain are left to their findings",
-                objects: [web(), vec![pdb("prod", "web", "web").min_available(json!(2)).status(3, 1, 2, 0).build()]].concat(),
+                objects: [web(), vec![pdb("prod", "web", "web").min_available(json!(2)).status(3, 1, 2, 0).build()]]
+                    .concat(),
                 expect: None,
             },
             Case {
@@ -350,12 +415,17 @@ mod tests {
         let objs = [web(), vec![pdb("prod", "web", "web").min_available(json!(3)).status(3, 3, 3, 0).build()]].concat();
         let f = analyze(&state(objs)).remove(0);
         let scale = f.actions.iter().find(|a| a.tool.as_deref() == Some("scale_deployment"));
-        assert_eq!(scale.and_then(|a| a.args.clone()), Some(json!({"namespace": "prod", "deployment": "web", "replicas": 4})), "{f:#?}");
+        assert_eq!(
+            scale.and_then(|a| a.args.clone()),
+            Some(json!({"namespace": "prod", "deployment": "web", "replicas": 4})),
+            "{f:#?}"
+        );
     }
 
     #[test]
     fn max_unavailable_zero_warns_that_scaling_does_not_help() {
-        let objs = [web(), vec![pdb("prod", "web", "web").max_unavailable(json!(0)).status(3, 3, 3, 0).build()]].concat();
+        let objs =
+            [web(), vec![pdb("prod", "web", "web").max_unavailable(json!(0)).status(3, 3, 3, 0).build()]].concat();
         let f = analyze(&state(objs)).remove(0);
         assert!(f.actions.iter().all(|a| a.tool.is_none()), "{f:#?}");
         assert!(f.warnings.iter().any(|w| w.contains("Scaling up will not help")), "{f:#?}");
@@ -366,7 +436,9 @@ mod tests {
         let sel: LabelSelector = serde_json::from_value(json!({"matchExpressions": [
             {"key": "app", "operator": "In", "values": ["web", "api"]}, {"key": "canary", "operator": "DoesNotExist"}]}))
         .unwrap_or_default();
-        let labels = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>();
+        let labels = |pairs: &[(&str, &str)]| {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>()
+        };
         assert!(selects(&sel, Some(&labels(&[("app", "api")]))));
         assert!(!selects(&sel, Some(&labels(&[("app", "api"), ("canary", "true")]))));
         assert!(!selects(&sel, Some(&labels(&[("app", "db")]))));

@@ -64,12 +64,15 @@ pub fn analyze_pod(state: &ClusterState, pod: &Pod) -> Option<Finding> {
         return ctx.pending(subject);
     }
     if phase == "Failed" {
-        return Some(
-            Finding::new(subject, Severity::Error, "PodFailed", format!(
+        return Some(Finding::new(
+            subject,
+            Severity::Error,
+            "PodFailed",
+            format!(
                 "pod {ns}/{name} failed: {}",
                 status.message.as_deref().or(status.reason.as_deref()).unwrap_or("no reason given")
-            )),
-        );
+            ),
+        ));
     }
     if phase == "Running" && !k8s::is_ready(pod) {
         return ctx.not_ready(subject);
@@ -96,7 +99,8 @@ fn event_lines(events: &[&Event], now: jiff::Timestamp, reasons: &[&str], max: u
 }
 
 fn event_line(e: &Event, now: jiff::Timestamp) -> String {
-    let ago = crate::tools::event_last_time(e).map_or_else(|| "?".into(), |t| human_duration(now.as_second() - t.as_second()));
+    let ago = crate::tools::event_last_time(e)
+        .map_or_else(|| "?".into(), |t| human_duration(now.as_second() - t.as_second()));
     let count = e.count.unwrap_or(1);
     let times = if count > 1 { format!(" (x{count})") } else { String::new() };
     format!(
@@ -209,7 +213,12 @@ impl Ctx<'_> {
             let window = (self.state.now.as_second() - t.as_second()).max(0);
             return format!("restarted {} times in the last {}", cs.restart_count, human_duration(window));
         }
-        let since = self.pod.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| human_duration(k8s::seconds_since(t, self.state.now)));
+        let since = self
+            .pod
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.as_ref())
+            .map(|t| human_duration(k8s::seconds_since(t, self.state.now)));
         match since {
             Some(s) => format!("restarted {} times since the pod started {s} ago", cs.restart_count),
             None => format!("restarted {} times", cs.restart_count),
@@ -243,17 +252,23 @@ impl Ctx<'_> {
                 return Some(self.start_error(subject, "StartError", &msg, &pod_ref));
             }
             if init || self.pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()) == Some("Never") {
-                let f = Finding::new(subject, Severity::Error, if init { "InitContainerFailed" } else { "ContainerFailed" }, format!(
-                    "{pod_ref} exited with code {}{}",
-                    t.exit_code,
-                    t.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-                ));
+                let f = Finding::new(
+                    subject,
+                    Severity::Error,
+                    if init { "InitContainerFailed" } else { "ContainerFailed" },
+                    format!(
+                        "{pod_ref} exited with code {}{}",
+                        t.exit_code,
+                        t.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                    ),
+                );
                 return Some(self.with_logs(f, &cs.name, false));
             }
         }
         // Running now but recently killed by the OOM killer: a warning before it loops.
         if let Some(t) = last.filter(|t| t.reason.as_deref() == Some("OOMKilled")) {
-            let recent = t.finished_at.as_ref().is_some_and(|f| k8s::seconds_since(f, self.state.now) <= RECENT_EVENT_SECS);
+            let recent =
+                t.finished_at.as_ref().is_some_and(|f| k8s::seconds_since(f, self.state.now) <= RECENT_EVENT_SECS);
             if recent && state.is_some_and(|s| s.running.is_some()) {
                 let mut f = self.oom(subject, cs, &pod_ref);
                 f.severity = Severity::Warning;
@@ -279,7 +294,9 @@ impl Ctx<'_> {
             .iter()
             .filter(|e| {
                 is_recent(e, now)
-                    && e.message.as_deref().is_some_and(|m| m.contains("failed liveness probe") || m.starts_with("Liveness probe failed"))
+                    && e.message
+                        .as_deref()
+                        .is_some_and(|m| m.contains("failed liveness probe") || m.starts_with("Liveness probe failed"))
             })
             .collect();
         if !liveness_kills.is_empty() && !init {
@@ -295,8 +312,7 @@ impl Ctx<'_> {
         let explanation = log_lines
             .iter()
             .map(|l| l.trim_start_matches("log (previous instance): "))
-            .filter(|l| is_error_line(l) && !is_stack_line(l))
-            .last()
+            .rfind(|l| is_error_line(l) && !is_stack_line(l))
             .map(|l| format!(": {l}"))
             .unwrap_or_default();
         let reason = if init { "InitContainerCrashLoop" } else { "CrashLoopBackOff" };
@@ -304,7 +320,10 @@ impl Ctx<'_> {
             subject,
             self.outage_severity(),
             reason,
-            format!("{pod_ref} is in CrashLoopBackOff: it exits with code {code} ({why}){explanation}; {}", self.restarts_text(cs)),
+            format!(
+                "{pod_ref} is in CrashLoopBackOff: it exits with code {code} ({why}){explanation}; {}",
+                self.restarts_text(cs)
+            ),
         )
         .evidence(format!("lastState.terminated: reason {why}, exitCode {code}"))
         .evidence(format!("restartCount {}", cs.restart_count));
@@ -326,7 +345,9 @@ impl Ctx<'_> {
             Some(l) => format!(" at its {l} memory limit"),
             None => " with no memory limit set (the node ran out of memory)".into(),
         };
-        let state = if cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref()) == Some("CrashLoopBackOff") {
+        let state = if cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref())
+            == Some("CrashLoopBackOff")
+        {
             "is in CrashLoopBackOff: it was OOMKilled"
         } else {
             "was OOMKilled"
@@ -340,7 +361,10 @@ impl Ctx<'_> {
         .evidence(format!("lastState.terminated: reason OOMKilled, exitCode {code}"))
         .evidence(format!("restartCount {}", cs.restart_count));
         if let Some(l) = &limit {
-            f = f.evidence(format!("resources.limits.memory {l}{}", request.as_ref().map(|r| format!(", requests.memory {r}")).unwrap_or_default()));
+            f = f.evidence(format!(
+                "resources.limits.memory {l}{}",
+                request.as_ref().map(|r| format!(", requests.memory {r}")).unwrap_or_default()
+            ));
         }
         f.evidence.extend(event_lines(self.events, self.state.now, &["BackOff", "OOMKilling"], 2));
         f.evidence.extend(self.log_evidence(&cs.name, true));
@@ -350,14 +374,26 @@ impl Ctx<'_> {
                 f = f.action(Action::tool(
                     "set_container_resources",
                     json!({"namespace": self.ns, "deployment": dep, "container": cs.name, "memory_limit": new}),
-                    format!("Raise the memory limit of container {} in deployment {}/{dep} from {} to {new}", cs.name, self.ns, limit.as_deref().unwrap_or("?")),
+                    format!(
+                        "Raise the memory limit of container {} in deployment {}/{dep} from {} to {new}",
+                        cs.name,
+                        self.ns,
+                        limit.as_deref().unwrap_or("?")
+                    ),
                 ));
             }
             (_, Some(new)) => {
-                f = f.action(Action::text(format!("Raise the memory limit of container {} from {} to {new} in its workload", cs.name, limit.as_deref().unwrap_or("?"))));
+                f = f.action(Action::text(format!(
+                    "Raise the memory limit of container {} from {} to {new} in its workload",
+                    cs.name,
+                    limit.as_deref().unwrap_or("?")
+                )));
             }
             _ => {
-                f = f.action(Action::text(format!("Set a memory request and limit on container {} sized from its real usage", cs.name)));
+                f = f.action(Action::text(format!(
+                    "Set a memory request and limit on container {} sized from its real usage",
+                    cs.name
+                )));
             }
         }
         f = f.action(Action::text("If memory keeps growing until the kill, look for a leak (heap dumps, unbounded caches) rather than raising the limit again"));
@@ -365,7 +401,8 @@ impl Ctx<'_> {
     }
 
     fn liveness(&self, subject: ObjectRef, cs: &ContainerStatus, pod_ref: &str) -> Finding {
-        let probe = self.container_spec(&cs.name).and_then(|c| c.liveness_probe.as_ref()).map(probe_text).unwrap_or_default();
+        let probe =
+            self.container_spec(&cs.name).and_then(|c| c.liveness_probe.as_ref()).map(probe_text).unwrap_or_default();
         let failure = self
             .events
             .iter()
@@ -376,7 +413,11 @@ impl Ctx<'_> {
             subject,
             self.outage_severity(),
             "LivenessProbeFailed",
-            format!("{pod_ref} is restarted by its liveness probe{probe}: {}; {}", failure.trim(), self.restarts_text(cs)),
+            format!(
+                "{pod_ref} is restarted by its liveness probe{probe}: {}; {}",
+                failure.trim(),
+                self.restarts_text(cs)
+            ),
         );
         f.evidence.extend(event_lines(self.events, self.state.now, &["Unhealthy", "Killing", "BackOff"], 3));
         f.evidence.extend(self.log_evidence(&cs.name, true));
@@ -388,17 +429,27 @@ impl Ctx<'_> {
 
     fn image_pull(&self, subject: ObjectRef, cs: &ContainerStatus, reason: &str, wmsg: &str, pod_ref: &str) -> Finding {
         let image = self.container_spec(&cs.name).and_then(|c| c.image.clone()).unwrap_or_else(|| cs.image.clone());
-        let failed = self
-            .events
+        // The kubelet's "Failed to pull image …" says why; "Back-off pulling image" does not.
+        let messages: Vec<&str> = self.events.iter().filter_map(|e| e.message.as_deref()).collect();
+        let failed = messages
             .iter()
-            .filter_map(|e| e.message.as_deref())
-            .find(|m| m.starts_with("Failed to pull image") || m.contains("pull"))
+            .find(|m| m.starts_with("Failed to pull image"))
+            .or_else(|| messages.iter().find(|m| m.contains("pull") && !m.starts_with("Back-off")))
+            .copied()
             .unwrap_or(wmsg);
         let text = format!("{failed} {wmsg}").to_ascii_lowercase();
-        let (code, why) = if text.contains("401") || text.contains("403") || text.contains("unauthorized") || text.contains("denied")
-            || text.contains("no basic auth credentials") || text.contains("authorization failed") || text.contains("forbidden")
+        let (code, why) = if text.contains("401")
+            || text.contains("403")
+            || text.contains("unauthorized")
+            || text.contains("denied")
+            || text.contains("no basic auth credentials")
+            || text.contains("authorization failed")
+            || text.contains("forbidden")
         {
-            ("ImagePullAuth", "the registry refused the credentials (401/403): the node role or imagePullSecret cannot pull this image")
+            (
+                "ImagePullAuth",
+                "the registry refused the credentials (401/403): the node role or imagePullSecret cannot pull this image",
+            )
         } else if text.contains("no such host") || text.contains("lookup") && text.contains("dial tcp") {
             ("ImagePullUnknownHost", "the registry host does not resolve")
         } else if text.contains("not found") || text.contains("manifest unknown") || text.contains("does not exist") {
@@ -409,9 +460,19 @@ impl Ctx<'_> {
             ("ImagePullBackOff", "the image cannot be pulled")
         };
         // What the registry said, e.g. `…:1.8.3: not found` or `403 Forbidden`.
-        let said = failed.rsplit(": ").next().filter(|t| !t.is_empty() && t.len() < 120 && *t != failed).map(|t| format!(" (registry: \"{}\")", t.trim())).unwrap_or_default();
-        let mut f = Finding::new(subject, self.outage_severity(), code, format!("{pod_ref} cannot start: image {image}: {why}{said}"))
-            .evidence(format!("state.waiting.reason {reason}"));
+        let said = failed
+            .rsplit(": ")
+            .next()
+            .filter(|t| !t.is_empty() && t.len() < 120 && *t != failed)
+            .map(|t| format!(" (registry: \"{}\")", t.trim()))
+            .unwrap_or_default();
+        let mut f = Finding::new(
+            subject,
+            self.outage_severity(),
+            code,
+            format!("{pod_ref} cannot start: image {image}: {why}{said}"),
+        )
+        .evidence(format!("state.waiting.reason {reason}"));
         f.evidence.extend(event_lines(self.events, self.state.now, &["Failed", "BackOff"], 2));
         f = match code {
             "ImagePullAuth" => f.action(Action::text(format!(
@@ -420,21 +481,25 @@ impl Ctx<'_> {
             "ImagePullUnknownHost" => f.action(Action::text(format!("Fix the registry host in {image}"))),
             _ => f.action(Action::text(format!("Fix the image reference {image}: push the tag or point the workload at an existing one"))),
         };
-        if let Some(dep) = self.deployment() {
-            if let Some(prev) = self.previous_revision(&dep) {
-                f = f.action(Action::tool(
-                    "rollback_deployment",
-                    json!({"namespace": self.ns, "deployment": dep, "revision": prev}),
-                    format!("Roll deployment {}/{dep} back to revision {prev}, which used a pullable image", self.ns),
-                ));
-            }
+        if let Some(dep) = self.deployment()
+            && let Some(prev) = self.previous_revision(&dep)
+        {
+            f = f.action(Action::tool(
+                "rollback_deployment",
+                json!({"namespace": self.ns, "deployment": dep, "revision": prev}),
+                format!("Roll deployment {}/{dep} back to revision {prev}, which used a pullable image", self.ns),
+            ));
         }
         f.warn("Restarting will not help: the image itself cannot be pulled")
     }
 
     /// The revision before the deployment's current one, when one exists.
     fn previous_revision(&self, deployment: &str) -> Option<i64> {
-        let d = self.state.deployments.iter().find(|d| k8s::namespace(&d.metadata) == self.ns && k8s::name(&d.metadata) == deployment)?;
+        let d = self
+            .state
+            .deployments
+            .iter()
+            .find(|d| k8s::namespace(&d.metadata) == self.ns && k8s::name(&d.metadata) == deployment)?;
         let revs = crate::tools::revisions_of(d, &self.state.replicasets);
         let current = crate::tools::revision_of(&d.metadata);
         revs.iter().map(|r| r.revision).filter(|r| *r < current && *r > 0).max()
@@ -442,7 +507,12 @@ impl Ctx<'_> {
 
     fn config_error(&self, subject: ObjectRef, wmsg: &str, pod_ref: &str) -> Finding {
         let msg = if wmsg.is_empty() {
-            self.events.iter().filter_map(|e| e.message.as_deref()).find(|m| m.starts_with("Error:")).unwrap_or("").to_string()
+            self.events
+                .iter()
+                .filter_map(|e| e.message.as_deref())
+                .find(|m| m.starts_with("Error:"))
+                .unwrap_or("")
+                .to_string()
         } else {
             wmsg.to_string()
         };
@@ -461,13 +531,26 @@ impl Ctx<'_> {
                 format!("Add key {key} to {kind} {}/{name}, or fix the key name the container references", self.ns),
             )
         } else if let Some(name) = quoted_after(&m, "secret \"") {
-            ("SecretNotFound", Some(ObjectRef::new("Secret", self.ns, &name)), format!("Create Secret {}/{name} or fix the name the pod references", self.ns))
+            (
+                "SecretNotFound",
+                Some(ObjectRef::new("Secret", self.ns, &name)),
+                format!("Create Secret {}/{name} or fix the name the pod references", self.ns),
+            )
         } else if let Some(name) = quoted_after(&m, "configmap \"") {
-            ("ConfigMapNotFound", Some(ObjectRef::new("ConfigMap", self.ns, &name)), format!("Create ConfigMap {}/{name} or fix the name the pod references", self.ns))
+            (
+                "ConfigMapNotFound",
+                Some(ObjectRef::new("ConfigMap", self.ns, &name)),
+                format!("Create ConfigMap {}/{name} or fix the name the pod references", self.ns),
+            )
         } else {
             ("CreateContainerConfigError", None, "Fix the container's environment and volume references".into())
         };
-        let mut f = Finding::new(subject, self.outage_severity(), code, format!("{pod_ref} cannot start (CreateContainerConfigError): {m}"));
+        let mut f = Finding::new(
+            subject,
+            self.outage_severity(),
+            code,
+            format!("{pod_ref} cannot start (CreateContainerConfigError): {m}"),
+        );
         f.evidence.push(format!("state.waiting.message: {m}"));
         f.evidence.extend(event_lines(self.events, self.state.now, &["Failed"], 1));
         if let Some(c) = &cause {
@@ -479,19 +562,45 @@ impl Ctx<'_> {
     fn start_error(&self, subject: ObjectRef, reason: &str, wmsg: &str, pod_ref: &str) -> Finding {
         let text = wmsg.to_string()
             + " "
-            + &self.events.iter().filter_map(|e| e.message.as_deref()).filter(|m| m.contains("Error")).collect::<Vec<_>>().join(" ");
+            + &self
+                .events
+                .iter()
+                .filter_map(|e| e.message.as_deref())
+                .filter(|m| m.contains("Error"))
+                .collect::<Vec<_>>()
+                .join(" ");
         let lower = text.to_ascii_lowercase();
-        let image = self.pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default();
+        let image =
+            self.pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default();
         let (code, why, action) = if lower.contains("exec format error") {
-            ("ExecFormatError", format!("the image {image} is built for another CPU architecture (exec format error)"), format!("Build or pick a multi-arch image of {image} that matches the node architecture (arm64 vs amd64), or schedule onto matching nodes"))
+            (
+                "ExecFormatError",
+                format!("the image {image} is built for another CPU architecture (exec format error)"),
+                format!(
+                    "Build or pick a multi-arch image of {image} that matches the node architecture (arm64 vs amd64), or schedule onto matching nodes"
+                ),
+            )
         } else if lower.contains("executable file not found") || lower.contains("no such file or directory") {
-            ("CommandNotFound", "the command the container runs does not exist in the image".to_string(), "Fix the container's command/args or the image entrypoint".to_string())
+            (
+                "CommandNotFound",
+                "the command the container runs does not exist in the image".to_string(),
+                "Fix the container's command/args or the image entrypoint".to_string(),
+            )
         } else if lower.contains("permission denied") {
-            ("PermissionDenied", "the entrypoint is not executable (permission denied)".to_string(), "Make the entrypoint executable in the image or fix securityContext".to_string())
+            (
+                "PermissionDenied",
+                "the entrypoint is not executable (permission denied)".to_string(),
+                "Make the entrypoint executable in the image or fix securityContext".to_string(),
+            )
         } else {
-            (reason, format!("the runtime could not start it: {}", wmsg.trim()), "Fix the container's command, image or securityContext".to_string())
+            (
+                reason,
+                format!("the runtime could not start it: {}", wmsg.trim()),
+                "Fix the container's command, image or securityContext".to_string(),
+            )
         };
-        let mut f = Finding::new(subject, self.outage_severity(), code, format!("{pod_ref} cannot start ({reason}): {why}"));
+        let mut f =
+            Finding::new(subject, self.outage_severity(), code, format!("{pod_ref} cannot start ({reason}): {why}"));
         if !wmsg.is_empty() {
             f.evidence.push(format!("message: {}", wmsg.trim()));
         }
@@ -509,17 +618,33 @@ impl Ctx<'_> {
             subject,
             self.outage_severity(),
             "FailedMount",
-            format!("pod {}/{}{} is stuck in ContainerCreating: a volume cannot be mounted: {}", self.ns, self.name, self.controller_text(), msg.lines().next().unwrap_or("")),
+            format!(
+                "pod {}/{}{} is stuck in ContainerCreating: a volume cannot be mounted: {}",
+                self.ns,
+                self.name,
+                self.controller_text(),
+                msg.lines().next().unwrap_or("")
+            ),
         );
         f.evidence.extend(event_lines(self.events, now, &["FailedMount", "FailedAttachVolume"], 2));
         if let Some(name) = quoted_after(&msg, "secret \"") {
             f.cause = Some(ObjectRef::new("Secret", self.ns, &name));
         } else if let Some(name) = quoted_after(&msg, "configmap \"") {
             f.cause = Some(ObjectRef::new("ConfigMap", self.ns, &name));
-        } else if let Some(claim) = self.pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).into_iter().flatten().find_map(|v| v.persistent_volume_claim.as_ref()) {
+        } else if let Some(claim) = self
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.volumes.as_ref())
+            .into_iter()
+            .flatten()
+            .find_map(|v| v.persistent_volume_claim.as_ref())
+        {
             f.cause = Some(ObjectRef::new("PersistentVolumeClaim", self.ns, &claim.claim_name));
         }
-        Some(f.action(Action::text("Create or fix the volume source the event names (Secret, ConfigMap, PVC or EBS/EFS volume)")))
+        Some(f.action(Action::text(
+            "Create or fix the volume source the event names (Secret, ConfigMap, PVC or EBS/EFS volume)",
+        )))
     }
 
     fn pending(&self, subject: ObjectRef) -> Option<Finding> {
@@ -534,37 +659,123 @@ impl Ctx<'_> {
         if msg.is_empty() {
             let created = self.pod.metadata.creation_timestamp.as_ref().map_or(0, |t| k8s::seconds_since(t, now));
             if created > 300 && self.pod.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_none() {
-                return Some(Finding::new(subject, Severity::Error, "Unscheduled", format!(
-                    "pod {}/{} has been Pending for {} without being scheduled and no scheduler event explains why",
-                    self.ns, self.name, human_duration(created)
-                )));
+                return Some(Finding::new(
+                    subject,
+                    Severity::Error,
+                    "Unscheduled",
+                    format!(
+                        "pod {}/{} has been Pending for {} without being scheduled and no scheduler event explains why",
+                        self.ns,
+                        self.name,
+                        human_duration(created)
+                    ),
+                ));
             }
             return None;
         }
         let pod_ref = format!("pod {}/{}{}", self.ns, self.name, self.controller_text());
         let lower = msg.to_ascii_lowercase();
         let requests = self.requests_text();
-        let (code, why, cause, action): (&str, String, Option<ObjectRef>, String) = if lower.contains("unbound immediate persistentvolumeclaims") || lower.contains("persistentvolumeclaim") {
-            let claim = self.pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).into_iter().flatten().find_map(|v| v.persistent_volume_claim.as_ref()).map(|c| c.claim_name.clone()).unwrap_or_default();
-            ("UnboundPVC", format!("its PersistentVolumeClaim {claim} is not bound"), Some(ObjectRef::new("PersistentVolumeClaim", self.ns, &claim)), format!("Fix PersistentVolumeClaim {}/{claim} (see its finding)", self.ns))
-        } else if lower.contains("insufficient memory") || lower.contains("insufficient cpu") || lower.contains("insufficient") {
-            let res = if lower.contains("insufficient memory") && lower.contains("insufficient cpu") { "cpu and memory" } else if lower.contains("insufficient memory") { "memory" } else if lower.contains("insufficient cpu") { "cpu" } else { "resources" };
+        let (code, why, cause, action): (&str, String, Option<ObjectRef>, String) = if lower
+            .contains("unbound immediate persistentvolumeclaims")
+            || lower.contains("persistentvolumeclaim")
+        {
+            let claim = self
+                .pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.volumes.as_ref())
+                .into_iter()
+                .flatten()
+                .find_map(|v| v.persistent_volume_claim.as_ref())
+                .map(|c| c.claim_name.clone())
+                .unwrap_or_default();
+            (
+                "UnboundPVC",
+                format!("its PersistentVolumeClaim {claim} is not bound"),
+                Some(ObjectRef::new("PersistentVolumeClaim", self.ns, &claim)),
+                format!("Fix PersistentVolumeClaim {}/{claim} (see its finding)", self.ns),
+            )
+        } else if lower.contains("insufficient memory")
+            || lower.contains("insufficient cpu")
+            || lower.contains("insufficient")
+        {
+            let res = if lower.contains("insufficient memory") && lower.contains("insufficient cpu") {
+                "cpu and memory"
+            } else if lower.contains("insufficient memory") {
+                "memory"
+            } else if lower.contains("insufficient cpu") {
+                "cpu"
+            } else {
+                "resources"
+            };
             let largest = self.largest_allocatable();
-            ("InsufficientResources", format!("no node has enough free {res} for its requests ({requests}){largest}"), None, format!("Lower the pod's {res} requests ({requests}) or add capacity: a larger instance type or more nodes in the nodegroup"))
+            (
+                "InsufficientResources",
+                format!("no node has enough free {res} for its requests ({requests}){largest}"),
+                None,
+                format!(
+                    "Lower the pod's {res} requests ({requests}) or add capacity: a larger instance type or more nodes in the nodegroup"
+                ),
+            )
         } else if lower.contains("untolerated taint") {
-            let taint = msg.split("untolerated taint").nth(1).and_then(|s| s.split('}').next()).map(|s| format!("{}}}", s.trim_start_matches('(').trim_start_matches('s').trim())).unwrap_or_default();
-            ("UntoleratedTaint", format!("the nodes carry taints it does not tolerate {taint}"), None, "Add a matching toleration to the pod, or schedule it onto untainted nodes".into())
-        } else if lower.contains("node affinity/selector") || lower.contains("node selector") || lower.contains("didn't match pod's node affinity") {
-            let sel = self.pod.spec.as_ref().and_then(|s| s.node_selector.as_ref()).map(k8s::labels_string).unwrap_or_else(|| "its node affinity".into());
-            ("NodeSelectorMismatch", format!("no node matches its node selector {sel}"), None, format!("Fix the nodeSelector/affinity ({sel}) or label nodes to match"))
+            let taint = msg
+                .split("untolerated taint")
+                .nth(1)
+                .and_then(|s| s.split('}').next())
+                .map(|s| format!("{}}}", s.trim_start_matches('(').trim_start_matches('s').trim()))
+                .unwrap_or_default();
+            (
+                "UntoleratedTaint",
+                format!("the nodes carry taints it has no toleration for {taint}"),
+                None,
+                "Add a matching toleration to the pod, or schedule it onto untainted nodes".into(),
+            )
+        } else if lower.contains("node affinity/selector")
+            || lower.contains("node selector")
+            || lower.contains("didn't match pod's node affinity")
+        {
+            let sel = self
+                .pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_selector.as_ref())
+                .map(k8s::labels_string)
+                .unwrap_or_else(|| "its node affinity".into());
+            (
+                "NodeSelectorMismatch",
+                format!("no node matches its node selector {sel}"),
+                None,
+                format!("Fix the nodeSelector/affinity ({sel}) or label nodes to match"),
+            )
         } else if lower.contains("anti-affinity") || lower.contains("pod affinity") {
-            ("AffinityUnsatisfiable", "its pod affinity or anti-affinity rules cannot be met by any node".into(), None, "Relax the (anti-)affinity rules (preferred instead of required) or add nodes/zones".into())
+            (
+                "AffinityUnsatisfiable",
+                "its pod affinity or anti-affinity rules cannot be met by any node".into(),
+                None,
+                "Relax the (anti-)affinity rules (preferred instead of required) or add nodes/zones".into(),
+            )
         } else if lower.contains("volume node affinity conflict") {
-            ("VolumeNodeAffinityConflict", "its volume lives in a zone with no schedulable node".into(), None, "Add nodes in the volume's availability zone".into())
+            (
+                "VolumeNodeAffinityConflict",
+                "its volume lives in a zone with no schedulable node".into(),
+                None,
+                "Add nodes in the volume's availability zone".into(),
+            )
         } else if lower.contains("too many pods") {
-            ("TooManyPods", "every node is at its pod limit".into(), None, "Add nodes or raise max pods per node (prefix delegation on the VPC CNI)".into())
+            (
+                "TooManyPods",
+                "every node is at its pod limit".into(),
+                None,
+                "Add nodes or raise max pods per node (prefix delegation on the VPC CNI)".into(),
+            )
         } else {
-            ("Unschedulable", msg.clone(), None, "Read the scheduler message and adjust the pod's constraints or the cluster's capacity".into())
+            (
+                "Unschedulable",
+                msg.clone(),
+                None,
+                "Read the scheduler message and adjust the pod's constraints or the cluster's capacity".into(),
+            )
         };
         let mut f = Finding::new(subject, self.outage_severity(), code, format!("{pod_ref} is Pending: {why}"))
             .evidence(format!("PodScheduled=False: {}", msg.trim()));
@@ -601,7 +812,11 @@ impl Ctx<'_> {
         if best.0 == 0.0 {
             return String::new();
         }
-        format!("; the largest node has cpu {}, memory {} allocatable", crate::quantity::format_millicores(best.1), format_bytes(best.0))
+        format!(
+            "; the largest node has cpu {}, memory {} allocatable",
+            crate::quantity::format_millicores(best.1),
+            format_bytes(best.0)
+        )
     }
 
     fn not_ready(&self, subject: ObjectRef) -> Option<Finding> {
@@ -612,12 +827,26 @@ impl Ctx<'_> {
         let pod_ref = format!("pod {}/{}{}", self.ns, self.name, self.controller_text());
         let Some(e) = failing else {
             // Not ready with no recent probe failure: say so only if it has lasted a while.
-            let since = self.pod.status.as_ref().and_then(|s| s.conditions.as_ref()).into_iter().flatten()
-                .find(|c| c.type_ == "Ready").and_then(|c| c.last_transition_time.as_ref()).map(|t| k8s::seconds_since(t, now)).unwrap_or(0);
+            let since = self
+                .pod
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
+                .find(|c| c.type_ == "Ready")
+                .and_then(|c| c.last_transition_time.as_ref())
+                .map(|t| k8s::seconds_since(t, now))
+                .unwrap_or(0);
             if since < 300 {
                 return None;
             }
-            return Some(Finding::new(subject, Severity::Warning, "NotReady", format!("{pod_ref} has been running but not ready for {}", human_duration(since))));
+            return Some(Finding::new(
+                subject,
+                Severity::Warning,
+                "NotReady",
+                format!("{pod_ref} has been running but not ready for {}", human_duration(since)),
+            ));
         };
         let container = self
             .pod
@@ -627,13 +856,20 @@ impl Ctx<'_> {
             .and_then(|c| c.iter().find(|c| !c.ready))
             .map(|c| c.name.clone())
             .unwrap_or_default();
-        let probe = self.container_spec(&container).and_then(|c| c.readiness_probe.as_ref()).map(probe_text).unwrap_or_default();
+        let probe = self
+            .container_spec(&container)
+            .and_then(|c| c.readiness_probe.as_ref())
+            .map(probe_text)
+            .unwrap_or_default();
         let msg = e.message.clone().unwrap_or_default();
         let mut f = Finding::new(
             subject,
             self.outage_severity(),
             "ReadinessProbeFailed",
-            format!("{pod_ref} is running but not ready: the readiness probe{probe} of container {container} fails: {}", msg.trim().trim_start_matches("Readiness probe failed: ")),
+            format!(
+                "{pod_ref} is running but not ready: the readiness probe{probe} of container {container} fails: {}",
+                msg.trim().trim_start_matches("Readiness probe failed: ")
+            ),
         );
         f.evidence.extend(event_lines(self.events, now, &["Unhealthy"], 2));
         f.evidence.extend(self.log_evidence(&container, false));
@@ -659,7 +895,13 @@ impl Ctx<'_> {
             subject,
             Severity::Warning,
             "Evicted",
-            format!("pod {}/{}{} was evicted from node {node} because the node ran low on {pressure}: {}", self.ns, self.name, self.controller_text(), msg.trim()),
+            format!(
+                "pod {}/{}{} was evicted from node {node} because the node ran low on {pressure}: {}",
+                self.ns,
+                self.name,
+                self.controller_text(),
+                msg.trim()
+            ),
         )
         .evidence(format!("status.reason Evicted: {}", msg.trim()));
         if !node.is_empty() {
@@ -672,19 +914,26 @@ impl Ctx<'_> {
 
     fn stuck_terminating(&self, subject: ObjectRef, secs: i64) -> Finding {
         let node = self.pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
-        let node_ready = self
-            .state
-            .nodes
-            .iter()
-            .find(|n| k8s::name(&n.metadata) == node)
-            .and_then(|n| n.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready").map(|c| c.status.clone()));
+        let node_ready = self.state.nodes.iter().find(|n| k8s::name(&n.metadata) == node).and_then(|n| {
+            n.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready").map(|c| c.status.clone())
+        });
         let mut f = Finding::new(
             subject,
             Severity::Warning,
             "StuckTerminating",
             match node_ready.as_deref() {
-                Some("True") | None => format!("pod {}/{} has been Terminating for {} on node {node}; a finalizer or the kubelet is holding it", self.ns, self.name, human_duration(secs)),
-                Some(_) => format!("pod {}/{} has been Terminating for {} because its node {node} is NotReady and cannot confirm the deletion", self.ns, self.name, human_duration(secs)),
+                Some("True") | None => format!(
+                    "pod {}/{} has been Terminating for {} on node {node}; a finalizer or the kubelet is holding it",
+                    self.ns,
+                    self.name,
+                    human_duration(secs)
+                ),
+                Some(_) => format!(
+                    "pod {}/{} has been Terminating for {} because its node {node} is NotReady and cannot confirm the deletion",
+                    self.ns,
+                    self.name,
+                    human_duration(secs)
+                ),
             },
         );
         if node_ready.as_deref().is_some_and(|s| s != "True") {
@@ -737,7 +986,10 @@ mod tests {
     }
 
     fn web_rs() -> Vec<serde_json::Value> {
-        vec![deployment("prod", "web", 1, 0, 2), replicaset("prod", "web", "7d9f8b6c5d", 2, "registry.example.com/web:1.0.0", 1, 0)]
+        vec![
+            deployment("prod", "web", 1, 0, 2),
+            replicaset("prod", "web", "7d9f8b6c5d", 2, "registry.example.com/web:1.0.0", 1, 0),
+        ]
     }
 
     #[test]
@@ -807,7 +1059,19 @@ mod tests {
 
     #[test]
     fn oom_proposes_a_doubled_limit_and_warns_against_restart() {
-        let objs = [web_rs(), vec![pod("web-7d9f8b6c5d-x2k4p").in_ns("prod").owned_by_rs("web-7d9f8b6c5d").memory_limit("512Mi").crashlooping(5).oom_killed().build()]].concat();
+        let objs = [
+            web_rs(),
+            vec![
+                pod("web-7d9f8b6c5d-x2k4p")
+                    .in_ns("prod")
+                    .owned_by_rs("web-7d9f8b6c5d")
+                    .memory_limit("512Mi")
+                    .crashlooping(5)
+                    .oom_killed()
+                    .build(),
+            ],
+        ]
+        .concat();
         let findings = analyze(&state(objs));
         let f = &findings[0];
         let typed: Vec<&Action> = f.actions.iter().filter(|a| a.tool.is_some()).collect();

@@ -55,7 +55,8 @@ pub fn analyze(state: &ClusterState) -> Vec<Finding> {
 /// One event as evidence: `event Warning ProvisioningFailed (x4) 3m ago: message` — the same
 /// shape as the pod analyzer's. Shared by the service, ingress and quota analyzers.
 pub(super) fn event_line(e: &Event, now: jiff::Timestamp) -> String {
-    let ago = crate::tools::event_last_time(e).map_or_else(|| "?".into(), |t| human_duration(now.as_second() - t.as_second()));
+    let ago = crate::tools::event_last_time(e)
+        .map_or_else(|| "?".into(), |t| human_duration(now.as_second() - t.as_second()));
     let count = e.count.unwrap_or(1);
     let times = if count > 1 { format!(" (x{count})") } else { String::new() };
     format!(
@@ -87,7 +88,10 @@ fn consumers<'a>(state: &'a ClusterState, ns: &str, claim: &str) -> Vec<&'a Pod>
         .iter()
         .filter(|p| k8s::namespace(&p.metadata) == ns)
         .filter(|p| {
-            p.spec.iter().flat_map(|s| s.volumes.iter().flatten()).any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == claim))
+            p.spec
+                .iter()
+                .flat_map(|s| s.volumes.iter().flatten())
+                .any(|v| v.persistent_volume_claim.as_ref().is_some_and(|c| c.claim_name == claim))
         })
         .collect()
 }
@@ -127,24 +131,39 @@ fn pending(state: &ClusterState, pvc: &PersistentVolumeClaim) -> Option<Finding>
     let pvc_ref = format!("PersistentVolumeClaim {ns}/{name}{used_by}");
     let pending_for = human_duration(age);
     let lines = |reasons: &[&str], max: usize| -> Vec<String> {
-        events.iter().filter(|e| e.reason.as_deref().is_some_and(|r| reasons.contains(&r))).take(max).map(|e| event_line(e, now)).collect()
+        events
+            .iter()
+            .filter(|e| e.reason.as_deref().is_some_and(|r| reasons.contains(&r)))
+            .take(max)
+            .map(|e| event_line(e, now))
+            .collect()
     };
     let failed: Vec<&&Event> = events
         .iter()
-        .filter(|e| e.reason.as_deref() == Some("ProvisioningFailed") && e.type_.as_deref() == Some("Warning") && is_recent(e, now))
+        .filter(|e| {
+            e.reason.as_deref() == Some("ProvisioningFailed")
+                && e.type_.as_deref() == Some("Warning")
+                && is_recent(e, now)
+        })
         .collect();
 
     // 1. The StorageClass it names does not exist.
-    let class_not_found_event = failed.iter().find_map(|e| quoted_after(e.message.as_deref().unwrap_or(""), "storageclass.storage.k8s.io \""));
+    let class_not_found_event =
+        failed.iter().find_map(|e| quoted_after(e.message.as_deref().unwrap_or(""), "storageclass.storage.k8s.io \""));
     if let Some(c) = class_name.filter(|c| !c.is_empty()) {
-        let missing = (state.has_read(Kind::StorageClass) && class.is_none()) || class_not_found_event.as_deref() == Some(c);
+        let missing =
+            (state.has_read(Kind::StorageClass) && class.is_none()) || class_not_found_event.as_deref() == Some(c);
         if missing {
             let existing: Vec<String> = state
                 .storage_classes
                 .iter()
                 .map(|sc| format!("{}{}", k8s::name(&sc.metadata), if is_default(sc) { " (default)" } else { "" }))
                 .collect();
-            let others = if existing.is_empty() { "no StorageClass exists in the cluster".to_string() } else { format!("existing classes: {}", existing.join(", ")) };
+            let others = if existing.is_empty() {
+                "no StorageClass exists in the cluster".to_string()
+            } else {
+                format!("existing classes: {}", existing.join(", "))
+            };
             let mut f = Finding::new(
                 subject,
                 Severity::Error,
@@ -154,11 +173,23 @@ fn pending(state: &ClusterState, pvc: &PersistentVolumeClaim) -> Option<Finding>
             .evidence(format!("spec.storageClassName {c}"))
             .evidence("status.phase Pending");
             f.evidence.extend(lines(&["ProvisioningFailed"], 1));
-            let fix = match state.storage_classes.iter().find(|sc| is_default(sc)).or_else(|| state.storage_classes.first()) {
-                Some(sc) => format!("Create StorageClass {c} (e.g. provisioner ebs.csi.aws.com, type gp3, encrypted true) or recreate the claim with an existing class such as {}", k8s::name(&sc.metadata)),
-                None => format!("Create StorageClass {c} (e.g. provisioner ebs.csi.aws.com, type gp3) — the claim binds as soon as it exists"),
+            let fix = match state
+                .storage_classes
+                .iter()
+                .find(|sc| is_default(sc))
+                .or_else(|| state.storage_classes.first())
+            {
+                Some(sc) => format!(
+                    "Create StorageClass {c} (e.g. provisioner ebs.csi.aws.com, type gp3, encrypted true) or recreate the claim with an existing class such as {}",
+                    k8s::name(&sc.metadata)
+                ),
+                None => format!(
+                    "Create StorageClass {c} (e.g. provisioner ebs.csi.aws.com, type gp3) — the claim binds as soon as it exists"
+                ),
             };
-            return Some(f.action(Action::text(fix)).warn("Restarting the pods will not help: the claim cannot be provisioned until the StorageClass exists"));
+            return Some(f.action(Action::text(fix)).warn(
+                "Restarting the pods will not help: the claim cannot be provisioned until the StorageClass exists",
+            ));
         }
     }
 
@@ -189,20 +220,45 @@ fn pending(state: &ClusterState, pvc: &PersistentVolumeClaim) -> Option<Finding>
         let msg = e.message.as_deref().unwrap_or("").trim().to_string();
         let lower = msg.to_ascii_lowercase();
         let provisioner = class.map(|c| c.provisioner.clone()).unwrap_or_default();
-        let (why, fix) = if ["unauthorizedoperation", "not authorized", "accessdenied", "access denied", "webidentityerr", "nocredentialproviders"].iter().any(|w| lower.contains(w)) {
+        let (why, fix) = if [
+            "unauthorizedoperation",
+            "not authorized",
+            "accessdenied",
+            "access denied",
+            "webidentityerr",
+            "nocredentialproviders",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+        {
             (
                 "the CSI driver's IAM role is not allowed to create the volume",
                 format!(
                     "Give the IAM role of kube-system/ebs-csi-controller-sa (IRSA or Pod Identity) the AmazonEBSCSIDriverPolicy{}",
-                    if lower.contains("kms") || class.and_then(|c| c.parameters.as_ref()).is_some_and(|p| p.contains_key("kmsKeyId")) { " and kms:CreateGrant/Encrypt/Decrypt on the class's KMS key" } else { "" }
+                    if lower.contains("kms")
+                        || class.and_then(|c| c.parameters.as_ref()).is_some_and(|p| p.contains_key("kmsKeyId"))
+                    {
+                        " and kms:CreateGrant/Encrypt/Decrypt on the class's KMS key"
+                    } else {
+                        ""
+                    }
                 ),
             )
         } else if lower.contains("kms") {
             ("the KMS key of the StorageClass cannot be used", "Let the CSI driver's IAM role use the KMS key in the class's kmsKeyId (key policy and kms:CreateGrant)".to_string())
-        } else if lower.contains("invalidparameter") || lower.contains("invalid parameter") || lower.contains("invalid argument") {
-            ("the StorageClass parameters are rejected", "Fix the StorageClass parameters the event names (type, iops, throughput, kmsKeyId)".to_string())
+        } else if lower.contains("invalidparameter")
+            || lower.contains("invalid parameter")
+            || lower.contains("invalid argument")
+        {
+            (
+                "the StorageClass parameters are rejected",
+                "Fix the StorageClass parameters the event names (type, iops, throughput, kmsKeyId)".to_string(),
+            )
         } else if lower.contains("limitexceeded") || lower.contains("quota") {
-            ("an AWS account limit was reached", "Raise the EBS volume or IOPS service quota, or delete unused volumes".to_string())
+            (
+                "an AWS account limit was reached",
+                "Raise the EBS volume or IOPS service quota, or delete unused volumes".to_string(),
+            )
         } else {
             ("the provisioner returned an error", "Fix the cause the ProvisioningFailed event names".to_string())
         };
@@ -210,7 +266,9 @@ fn pending(state: &ClusterState, pvc: &PersistentVolumeClaim) -> Option<Finding>
         let (detail, fix) = match aws_error(&msg) {
             Some(aws) => {
                 let fix = match (&aws.role, &aws.action) {
-                    (Some(role), Some(action)) => format!("Allow {action} for IAM role {role} (the CSI controller's role): {fix}"),
+                    (Some(role), Some(action)) => {
+                        format!("Allow {action} for IAM role {role} (the CSI controller's role): {fix}")
+                    }
                     _ => fix,
                 };
                 (aws.summary, fix)
@@ -223,17 +281,29 @@ fn pending(state: &ClusterState, pvc: &PersistentVolumeClaim) -> Option<Finding>
             "ProvisioningFailed",
             format!("{pvc_ref} has been Pending for {pending_for}: provisioning{by} fails ({why}): {detail}"),
         )
-        .evidence(format!("spec.storageClassName {}, requests.storage {}", class_name.unwrap_or("<none>"), requested(pvc)));
+        .evidence(format!(
+            "spec.storageClassName {}, requests.storage {}",
+            class_name.unwrap_or("<none>"),
+            requested(pvc)
+        ));
         f.evidence.extend(lines(&["ProvisioningFailed"], 2));
-        return Some(f.action(Action::text(fix)).warn("Deleting and recreating the claim will fail the same way until the provisioning error is fixed"));
+        return Some(
+            f.action(Action::text(fix))
+                .warn("Deleting and recreating the claim will fail the same way until the provisioning error is fixed"),
+        );
     }
 
     let binding_mode = class.and_then(|c| c.volume_binding_mode.as_deref()).unwrap_or("Immediate");
-    let waiting_for_consumer = binding_mode == "WaitForFirstConsumer" || events.iter().any(|e| e.reason.as_deref() == Some("WaitForFirstConsumer"));
-    let node_selected = pvc.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("volume.kubernetes.io/selected-node"));
+    let waiting_for_consumer = binding_mode == "WaitForFirstConsumer"
+        || events.iter().any(|e| e.reason.as_deref() == Some("WaitForFirstConsumer"));
+    let node_selected =
+        pvc.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("volume.kubernetes.io/selected-node"));
 
     // 4. WaitForFirstConsumer with no pod using it: by design.
-    if waiting_for_consumer && !node_selected && users.iter().all(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_none()) {
+    if waiting_for_consumer
+        && !node_selected
+        && users.iter().all(|p| p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_none())
+    {
         if users.is_empty() && age > PROVISIONING_GRACE_SECS {
             return Some(
                 Finding::new(
@@ -272,10 +342,12 @@ fn pending(state: &ClusterState, pvc: &PersistentVolumeClaim) -> Option<Finding>
         )
         .evidence(format!("spec.storageClassName {}", class_name.unwrap_or("<default>")));
         f.evidence.extend(lines(&["ExternalProvisioning"], 1));
-        let kube_system: Vec<&Pod> = state.pods.iter().filter(|p| k8s::namespace(&p.metadata) == "kube-system").collect();
+        let kube_system: Vec<&Pod> =
+            state.pods.iter().filter(|p| k8s::namespace(&p.metadata) == "kube-system").collect();
         if !kube_system.is_empty() {
             let prefix = if efs { "efs-csi-controller" } else { "ebs-csi-controller" };
-            let controllers: Vec<&&Pod> = kube_system.iter().filter(|p| k8s::name(&p.metadata).starts_with(prefix)).collect();
+            let controllers: Vec<&&Pod> =
+                kube_system.iter().filter(|p| k8s::name(&p.metadata).starts_with(prefix)).collect();
             if controllers.is_empty() {
                 f.evidence.push(format!("no {prefix} pod runs in kube-system"));
             } else {
@@ -290,7 +362,9 @@ fn pending(state: &ClusterState, pvc: &PersistentVolumeClaim) -> Option<Finding>
         } else {
             format!("Install or repair the CSI driver that serves provisioner {provisioner}")
         };
-        return Some(f.action(Action::text(fix)).warn("Restarting the pods that use the claim will not help: no volume will exist until the provisioner runs"));
+        return Some(f.action(Action::text(fix)).warn(
+            "Restarting the pods that use the claim will not help: no volume will exist until the provisioner runs",
+        ));
     }
 
     // 6. Static binding (storageClassName "") with no matching PV, or pending long with no explanation.
@@ -307,7 +381,9 @@ fn pending(state: &ClusterState, pvc: &PersistentVolumeClaim) -> Option<Finding>
         )
         .evidence(format!("spec.storageClassName {}, requests.storage {}", class_name.map_or("<none>", |c| if c.is_empty() { "\"\"" } else { c }), requested(pvc)));
         f.evidence.extend(lines(&["FailedBinding", "ProvisioningFailed", "ExternalProvisioning"], 2));
-        return Some(f.action(Action::text("Check the claim's StorageClass provisioner and its events (kubectl describe pvc)")));
+        return Some(
+            f.action(Action::text("Check the claim's StorageClass provisioner and its events (kubectl describe pvc)")),
+        );
     }
     None
 }
@@ -324,7 +400,11 @@ fn lost(state: &ClusterState, pvc: &PersistentVolumeClaim) -> Finding {
         "PVCLost",
         format!(
             "PersistentVolumeClaim {ns}/{name} is Lost: its PersistentVolume {volume} {}{}",
-            if pv_exists || !state.has_read(Kind::PersistentVolume) { "is no longer usable" } else { "no longer exists" },
+            if pv_exists || !state.has_read(Kind::PersistentVolume) {
+                "is no longer usable"
+            } else {
+                "no longer exists"
+            },
             if users.is_empty() { String::new() } else { format!("; pods {} cannot mount it", users.join(", ")) }
         ),
     )
@@ -421,7 +501,13 @@ fn full_volumes(state: &ClusterState) -> Vec<Finding> {
             f.evidence.push(format!("status.capacity.storage {c}"));
         }
         for l in lines.iter().take(3) {
-            f.evidence.push(format!("log of {}/{} (mounts the claim at {}): {}", l.pod, l.container, l.mount_path, first_line(&l.line, 300)));
+            f.evidence.push(format!(
+                "log of {}/{} (mounts the claim at {}): {}",
+                l.pod,
+                l.container,
+                l.mount_path,
+                first_line(&l.line, 300)
+            ));
         }
         let doubled = capacity.as_deref().and_then(parse_bytes).map(|b| format_bytes(b * 2.0));
         let expandable = class.and_then(|c| c.allow_volume_expansion).unwrap_or(false);
@@ -524,26 +610,51 @@ mod tests {
     }
 
     fn db_pod() -> serde_json::Value {
-        pod("db-0").in_ns("prod").owned_by("StatefulSet", "db").mounts_claim("data-db-0", "/var/lib/postgresql/data").build()
+        pod("db-0")
+            .in_ns("prod")
+            .owned_by("StatefulSet", "db")
+            .mounts_claim("data-db-0", "/var/lib/postgresql/data")
+            .build()
     }
 
     #[test]
     fn pvc_cases() {
         let cases = vec![
-            Case { name: "bound claim", objects: vec![gp3(), pvc("prod", "data", Some("gp3"), "Bound", 86_400).build()], logs: vec![], expect: None },
+            Case {
+                name: "bound claim",
+                objects: vec![gp3(), pvc("prod", "data", Some("gp3"), "Bound", 86_400).build()],
+                logs: vec![],
+                expect: None,
+            },
             Case {
                 name: "storage class not found",
                 objects: vec![
                     gp3(),
                     pvc("prod", "data-db-0", Some("gp3-encrypted"), "Pending", 1800).build(),
-                    event("prod", "PersistentVolumeClaim", "data-db-0", "Warning", "ProvisioningFailed", "storageclass.storage.k8s.io \"gp3-encrypted\" not found", 12, 30),
+                    event(
+                        "prod",
+                        "PersistentVolumeClaim",
+                        "data-db-0",
+                        "Warning",
+                        "ProvisioningFailed",
+                        "storageclass.storage.k8s.io \"gp3-encrypted\" not found",
+                        12,
+                        30,
+                    ),
                 ],
                 logs: vec![],
-                expect: Some(("StorageClassNotFound", Severity::Error, &["gp3-encrypted", "does not exist", "gp3 (default)", "30m"])),
+                expect: Some((
+                    "StorageClassNotFound",
+                    Severity::Error,
+                    &["gp3-encrypted", "does not exist", "gp3 (default)", "30m"],
+                )),
             },
             Case {
                 name: "no default storage class",
-                objects: vec![storage_class("gp2", "kubernetes.io/aws-ebs", false, "WaitForFirstConsumer"), pvc("prod", "data", None, "Pending", 1800).build()],
+                objects: vec![
+                    storage_class("gp2", "kubernetes.io/aws-ebs", false, "WaitForFirstConsumer"),
+                    pvc("prod", "data", None, "Pending", 1800).build(),
+                ],
                 logs: vec![],
                 expect: Some(("NoDefaultStorageClass", Severity::Error, &["no default", "gp2"])),
             },
@@ -552,14 +663,25 @@ mod tests {
                 objects: vec![
                     gp3(),
                     pvc("prod", "data", Some("gp3"), "Pending", 1800).build(),
-                    event("prod", "PersistentVolumeClaim", "data", "Warning", "ProvisioningFailed",
-                        "failed to provision volume with StorageClass \"gp3\": rpc error: code = Internal desc = Could not create volume \"pvc-1\": could not create volume in EC2: operation error EC2: CreateVolume, https response error StatusCode: 403, RequestID: 2de6c26f, api error UnauthorizedOperation: You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/prod-ebs-csi-driver/1735641211 is not authorized to perform: ec2:CreateVolume on resource: arn:aws:ec2:eu-west-1:123456789012:volume/*", 5, 60),
+                    event(
+                        "prod",
+                        "PersistentVolumeClaim",
+                        "data",
+                        "Warning",
+                        "ProvisioningFailed",
+                        "failed to provision volume with StorageClass \"gp3\": rpc error: code = Internal desc = Could not create volume \"pvc-1\": could not create volume in EC2: operation error EC2: CreateVolume, https response error StatusCode: 403, RequestID: 2de6c26f, api error UnauthorizedOperation: You are not authorized to perform this operation. User: arn:aws:sts::123456789012:assumed-role/prod-ebs-csi-driver/1735641211 is not authorized to perform: ec2:CreateVolume on resource: arn:aws:ec2:eu-west-1:123456789012:volume/*",
+                        5,
+                        60,
+                    ),
                 ],
                 logs: vec![],
                 expect: Some((
                     "ProvisioningFailed",
                     Severity::Error,
-                    &["ebs.csi.aws.com", "UnauthorizedOperation: IAM role prod-ebs-csi-driver is not authorized to perform ec2:CreateVolume"],
+                    &[
+                        "ebs.csi.aws.com",
+                        "UnauthorizedOperation: IAM role prod-ebs-csi-driver is not authorized to perform ec2:CreateVolume",
+                    ],
                 )),
             },
             Case {
@@ -567,19 +689,39 @@ mod tests {
                 objects: vec![
                     gp3(),
                     pvc("prod", "data", Some("gp3"), "Pending", 1800).build(),
-                    event("prod", "PersistentVolumeClaim", "data", "Warning", "ProvisioningFailed",
-                        "failed to provision volume with StorageClass \"gp3\": rpc error: code = InvalidArgument desc = invalid parameter iops", 5, 60),
+                    event(
+                        "prod",
+                        "PersistentVolumeClaim",
+                        "data",
+                        "Warning",
+                        "ProvisioningFailed",
+                        "failed to provision volume with StorageClass \"gp3\": rpc error: code = InvalidArgument desc = invalid parameter iops",
+                        5,
+                        60,
+                    ),
                 ],
                 logs: vec![],
-                expect: Some(("ProvisioningFailed", Severity::Error, &["parameters are rejected", "invalid parameter iops"])),
+                expect: Some((
+                    "ProvisioningFailed",
+                    Severity::Error,
+                    &["parameters are rejected", "invalid parameter iops"],
+                )),
             },
             Case {
                 name: "ebs csi driver not installed",
                 objects: vec![
                     storage_class("gp3", "ebs.csi.aws.com", true, "Immediate"),
                     pvc("prod", "data", Some("gp3"), "Pending", 3600).build(),
-                    event("prod", "PersistentVolumeClaim", "data", "Normal", "ExternalProvisioning",
-                        "waiting for a volume to be created, either by external provisioner \"ebs.csi.aws.com\" or manually created by system administrator", 200, 10),
+                    event(
+                        "prod",
+                        "PersistentVolumeClaim",
+                        "data",
+                        "Normal",
+                        "ExternalProvisioning",
+                        "waiting for a volume to be created, either by external provisioner \"ebs.csi.aws.com\" or manually created by system administrator",
+                        200,
+                        10,
+                    ),
                     pod("coredns-5d8c6b9f7d-abcde").in_ns("kube-system").build(),
                 ],
                 logs: vec![],
@@ -590,8 +732,16 @@ mod tests {
                 objects: vec![
                     storage_class("gp3", "ebs.csi.aws.com", true, "Immediate"),
                     pvc("prod", "data", Some("gp3"), "Pending", 20).build(),
-                    event("prod", "PersistentVolumeClaim", "data", "Normal", "ExternalProvisioning",
-                        "waiting for a volume to be created, either by external provisioner \"ebs.csi.aws.com\" or manually created by system administrator", 1, 10),
+                    event(
+                        "prod",
+                        "PersistentVolumeClaim",
+                        "data",
+                        "Normal",
+                        "ExternalProvisioning",
+                        "waiting for a volume to be created, either by external provisioner \"ebs.csi.aws.com\" or manually created by system administrator",
+                        1,
+                        10,
+                    ),
                 ],
                 logs: vec![],
                 expect: None,
@@ -607,34 +757,72 @@ mod tests {
                 objects: vec![
                     gp3(),
                     pvc("prod", "data-db-0", Some("gp3"), "Pending", 7200).build(),
-                    pod("db-0").in_ns("prod").mounts_claim("data-db-0", "/data").unschedulable("0/3 nodes are available: 3 Insufficient memory.").build(),
+                    pod("db-0")
+                        .in_ns("prod")
+                        .mounts_claim("data-db-0", "/data")
+                        .unschedulable("0/3 nodes are available: 3 Insufficient memory.")
+                        .build(),
                 ],
                 logs: vec![],
                 expect: None,
             },
             Case {
                 name: "lost claim",
-                objects: vec![gp3(), pvc("prod", "data-db-0", Some("gp3"), "Lost", 86_400).volume("pvc-123").build(), db_pod()],
+                objects: vec![
+                    gp3(),
+                    pvc("prod", "data-db-0", Some("gp3"), "Lost", 86_400).volume("pvc-123").build(),
+                    db_pod(),
+                ],
                 logs: vec![],
                 expect: Some(("PVCLost", Severity::Error, &["Lost", "pvc-123", "db-0"])),
             },
             Case {
                 name: "volume full",
-                objects: vec![gp3(), pvc("prod", "data-db-0", Some("gp3"), "Bound", 86_400).capacity("10Gi").build(), db_pod()],
-                logs: vec![("db-0", "app", true, "2025-11-30T09:58:00.000Z LOG: checkpoint starting\n2025-11-30T09:58:01.000Z PANIC: could not write to file \"/var/lib/postgresql/data/pg_wal/xlogtemp.1\": No space left on device\n")],
-                expect: Some(("VolumeFull", Severity::Error, &["data-db-0", "10Gi", "is full", "db-0", "/var/lib/postgresql/data"])),
+                objects: vec![
+                    gp3(),
+                    pvc("prod", "data-db-0", Some("gp3"), "Bound", 86_400).capacity("10Gi").build(),
+                    db_pod(),
+                ],
+                logs: vec![(
+                    "db-0",
+                    "app",
+                    true,
+                    "2025-11-30T09:58:00.000Z LOG: checkpoint starting\n2025-11-30T09:58:01.000Z PANIC: could not write to file \"/var/lib/postgresql/data/pg_wal/xlogtemp.1\": No space left on device\n",
+                )],
+                expect: Some((
+                    "VolumeFull",
+                    Severity::Error,
+                    &["data-db-0", "10Gi", "is full", "db-0", "/var/lib/postgresql/data"],
+                )),
             },
             Case {
                 name: "no space on another path is not the claim",
-                objects: vec![gp3(), pvc("prod", "data-db-0", Some("gp3"), "Bound", 86_400).capacity("10Gi").build(), db_pod()],
-                logs: vec![("db-0", "app", false, "write /tmp/upload-1: no space left on device\nwrite /tmp/upload-2: no space left on device\n")],
+                objects: vec![
+                    gp3(),
+                    pvc("prod", "data-db-0", Some("gp3"), "Bound", 86_400).capacity("10Gi").build(),
+                    db_pod(),
+                ],
+                logs: vec![(
+                    "db-0",
+                    "app",
+                    false,
+                    "write /tmp/upload-1: no space left on device\nwrite /tmp/upload-2: no space left on device\n",
+                )],
                 expect: None,
             },
         ];
         for case in cases {
             let mut st = state(case.objects);
             for (pod, container, previous, text) in &case.logs {
-                st.logs.insert(LogKey { namespace: Some("prod".into()), pod: pod.to_string(), container: container.to_string(), previous: *previous }, text.to_string());
+                st.logs.insert(
+                    LogKey {
+                        namespace: Some("prod".into()),
+                        pod: pod.to_string(),
+                        container: container.to_string(),
+                        previous: *previous,
+                    },
+                    text.to_string(),
+                );
             }
             let findings = analyze(&st);
             match case.expect {
@@ -687,7 +875,11 @@ mod tests {
         ];
         let out = crate::analyze::analyze(&state(objs));
         assert_eq!(out.len(), 1, "{out:#?}");
-        assert_eq!((out[0].kind.as_str(), out[0].reason.as_str()), ("PersistentVolumeClaim", "ProvisioningFailed"), "{out:#?}");
+        assert_eq!(
+            (out[0].kind.as_str(), out[0].reason.as_str()),
+            ("PersistentVolumeClaim", "ProvisioningFailed"),
+            "{out:#?}"
+        );
         assert!(out[0].chain.iter().any(|c| c.name == "kafka-0"), "{out:#?}");
         assert!(out[0].actions.iter().any(|a| a.summary.contains("AmazonEBSCSIDriverPolicy")), "{out:#?}");
     }
@@ -697,7 +889,12 @@ mod tests {
         let objs = vec![
             gp3(),
             pvc("prod", "data-db-0", Some("gp3"), "Bound", 86_400).capacity("10Gi").build(),
-            pod("db-0").in_ns("prod").owned_by("StatefulSet", "db").mounts_claim("data-db-0", "/var/lib/postgresql/data").crashlooping(4).build(),
+            pod("db-0")
+                .in_ns("prod")
+                .owned_by("StatefulSet", "db")
+                .mounts_claim("data-db-0", "/var/lib/postgresql/data")
+                .crashlooping(4)
+                .build(),
         ];
         let mut st = state(objs);
         st.logs.insert(

@@ -36,7 +36,13 @@ fn usages(q: &ResourceQuota) -> Vec<Usage> {
     for (resource, h) in hard {
         let u = used.and_then(|u| u.get(resource)).map_or_else(|| "0".to_string(), |q| q.0.clone());
         let (Some(hv), Some(uv)) = (parse_bytes(&h.0), parse_bytes(&u)) else { continue };
-        let ratio = if hv > 0.0 { uv / hv } else if uv > 0.0 { f64::INFINITY } else { 0.0 };
+        let ratio = if hv > 0.0 {
+            uv / hv
+        } else if uv > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        };
         out.push(Usage { resource: resource.clone(), used: u, hard: h.0.clone(), ratio });
     }
     out.sort_by(|a, b| b.ratio.total_cmp(&a.ratio).then(a.resource.cmp(&b.resource)));
@@ -48,7 +54,8 @@ fn analyze_quota(state: &ClusterState, q: &ResourceQuota) -> Option<Finding> {
     let name = k8s::name(&q.metadata);
     let usages = usages(q);
     // A hard limit of 0 with nothing used deliberately forbids the resource: not a finding.
-    let exhausted: Vec<&Usage> = usages.iter().filter(|u| u.ratio >= 1.0 && parse_bytes(&u.hard).is_some_and(|h| h > 0.0)).collect();
+    let exhausted: Vec<&Usage> =
+        usages.iter().filter(|u| u.ratio >= 1.0 && parse_bytes(&u.hard).is_some_and(|h| h > 0.0)).collect();
     let near: Vec<&Usage> = usages.iter().filter(|u| u.ratio >= NEAR_LIMIT && u.ratio < 1.0).collect();
     let text = |u: &Usage| format!("{} {} of {} used", u.resource, u.used, u.hard);
     let (severity, reason, what) = if !exhausted.is_empty() {
@@ -68,20 +75,33 @@ fn analyze_quota(state: &ClusterState, q: &ResourceQuota) -> Option<Finding> {
         .events
         .iter()
         .filter(|e| e.metadata.namespace.as_deref().or(e.involved_object.namespace.as_deref()) == Some(ns))
-        .filter(|e| e.reason.as_deref() == Some("FailedCreate") && e.message.as_deref().is_some_and(|m| m.contains(&marker)))
+        .filter(|e| {
+            e.reason.as_deref() == Some("FailedCreate") && e.message.as_deref().is_some_and(|m| m.contains(&marker))
+        })
         .collect();
     let refused = if refusals.is_empty() {
         if exhausted.is_empty() { String::new() } else { "; new pods needing it will be refused".to_string() }
     } else {
         let owners: Vec<String> = refusals
             .iter()
-            .map(|e| format!("{} {}", e.involved_object.kind.as_deref().unwrap_or("?"), e.involved_object.name.as_deref().unwrap_or("?")))
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e.involved_object.kind.as_deref().unwrap_or("?"),
+                    e.involved_object.name.as_deref().unwrap_or("?")
+                )
+            })
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
         format!("; it is refusing pods of {}", owners.join(", "))
     };
-    let mut f = Finding::new(ObjectRef::new("ResourceQuota", ns, name), severity, reason, format!("resource quota {ns}/{name}: {what}{refused}"));
+    let mut f = Finding::new(
+        ObjectRef::new("ResourceQuota", ns, name),
+        severity,
+        reason,
+        format!("resource quota {ns}/{name}: {what}{refused}"),
+    );
     for u in &usages {
         f.evidence.push(format!("status: {} used {} / hard {}", u.resource, u.used, u.hard));
     }
@@ -142,7 +162,10 @@ fn top_consumers(state: &ClusterState, ns: &str, resource: &str) -> Option<Strin
         return None;
     }
     let fmt = |v: f64| if res == "cpu" { format_millicores(v) } else { format_bytes(v) };
-    Some(format!("largest {resource}: {}", top.iter().take(3).map(|(o, v)| format!("{o} {}", fmt(*v))).collect::<Vec<_>>().join(", ")))
+    Some(format!(
+        "largest {resource}: {}",
+        top.iter().take(3).map(|(o, v)| format!("{o} {}", fmt(*v))).collect::<Vec<_>>().join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -162,24 +185,53 @@ mod tests {
         let cases = vec![
             Case {
                 name: "quota with room",
-                objects: vec![resource_quota("prod", "compute", &[("requests.memory", "8Gi", "4Gi"), ("pods", "20", "7")])],
+                objects: vec![resource_quota(
+                    "prod",
+                    "compute",
+                    &[("requests.memory", "8Gi", "4Gi"), ("pods", "20", "7")],
+                )],
                 expect: None,
             },
             Case {
                 name: "memory exhausted",
                 objects: vec![
-                    resource_quota("prod", "compute", &[("requests.memory", "8Gi", "8Gi"), ("requests.cpu", "4", "1500m"), ("pods", "20", "9")]),
-                    pod("api-7d9f8b6c5d-x2k4p").in_ns("prod").owned_by_rs("api-7d9f8b6c5d").requests("500m", "6Gi").build(),
+                    resource_quota(
+                        "prod",
+                        "compute",
+                        &[("requests.memory", "8Gi", "8Gi"), ("requests.cpu", "4", "1500m"), ("pods", "20", "9")],
+                    ),
+                    pod("api-7d9f8b6c5d-x2k4p")
+                        .in_ns("prod")
+                        .owned_by_rs("api-7d9f8b6c5d")
+                        .requests("500m", "6Gi")
+                        .build(),
                 ],
-                expect: Some(("QuotaExhausted", Severity::Warning, &["resource quota prod/compute: requests.memory 8Gi of 8Gi used"])),
+                expect: Some((
+                    "QuotaExhausted",
+                    Severity::Warning,
+                    &["resource quota prod/compute: requests.memory 8Gi of 8Gi used"],
+                )),
             },
             Case {
                 name: "exhausted quota refusing pods",
                 objects: vec![
                     resource_quota("prod", "compute", &[("pods", "10", "10")]),
-                    event("prod", "ReplicaSet", "web-7d9f8b6c5d", "Warning", "FailedCreate", "Error creating: pods \"web-7d9f8b6c5d-q\" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=10, limited: pods=10", 14, 30),
+                    event(
+                        "prod",
+                        "ReplicaSet",
+                        "web-7d9f8b6c5d",
+                        "Warning",
+                        "FailedCreate",
+                        "Error creating: pods \"web-7d9f8b6c5d-q\" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=10, limited: pods=10",
+                        14,
+                        30,
+                    ),
                 ],
-                expect: Some(("QuotaExhausted", Severity::Warning, &["pods 10 of 10 used", "refusing pods of ReplicaSet web-7d9f8b6c5d"])),
+                expect: Some((
+                    "QuotaExhausted",
+                    Severity::Warning,
+                    &["pods 10 of 10 used", "refusing pods of ReplicaSet web-7d9f8b6c5d"],
+                )),
             },
             Case {
                 name: "over ninety percent",
@@ -219,7 +271,10 @@ mod tests {
         ];
         let findings = analyze(&state(objs));
         let f = &findings[0];
-        assert!(f.evidence.iter().any(|e| e == "largest requests.memory: deployment api 6Gi, statefulset worker 2Gi"), "{f:#?}");
+        assert!(
+            f.evidence.iter().any(|e| e == "largest requests.memory: deployment api 6Gi, statefulset worker 2Gi"),
+            "{f:#?}"
+        );
         assert!(f.warnings.iter().any(|w| w.contains("scaling up")), "{f:#?}");
     }
 }

@@ -15,7 +15,11 @@ pub fn render_findings(findings: &[Finding], scope: &str) -> String {
     }
     let mut out = format!("{} problem{} found in {scope}:\n", serious.len(), if serious.len() == 1 { "" } else { "s" });
     for f in findings {
-        let obj = if f.namespace.is_empty() { format!("{} {}", f.kind, f.name) } else { format!("{} {}/{}", f.kind, f.namespace, f.name) };
+        let obj = if f.namespace.is_empty() {
+            format!("{} {}", f.kind, f.name)
+        } else {
+            format!("{} {}/{}", f.kind, f.namespace, f.name)
+        };
         out.push_str(&format!("\n{} {obj} [{}]\n  {}\n", f.severity.as_str().to_uppercase(), f.reason, f.message));
         if !f.evidence.is_empty() {
             out.push_str("  evidence:\n");

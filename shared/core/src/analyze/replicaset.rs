@@ -87,15 +87,20 @@ pub(super) struct CreateFailure {
 /// Why a ReplicaSet cannot create pods, with the evidence: its ReplicaFailure condition or its
 /// recent FailedCreate events.
 pub(super) fn rs_create_failure(state: &ClusterState, rs: &ReplicaSet) -> Option<(CreateFailure, Vec<String>)> {
-    let cond = rs
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_.as_deref() == Some("ReplicaFailure") && c.status.as_deref() == Some("True")));
+    let cond = rs.status.as_ref().and_then(|s| s.conditions.as_ref()).and_then(|c| {
+        c.iter().find(|c| c.type_.as_deref() == Some("ReplicaFailure") && c.status.as_deref() == Some("True"))
+    });
     let cond_msg = cond.and_then(|c| c.message.as_deref());
     let mut out = create_failure(state, "ReplicaSet", k8s::namespace(&rs.metadata), k8s::name(&rs.metadata), cond_msg)?;
     if let Some(c) = cond {
-        out.1.insert(0, format!("condition ReplicaFailure=True {}: {}", c.reason.as_deref().unwrap_or(""), c.message.as_deref().unwrap_or("").trim()));
+        out.1.insert(
+            0,
+            format!(
+                "condition ReplicaFailure=True {}: {}",
+                c.reason.as_deref().unwrap_or(""),
+                c.message.as_deref().unwrap_or("").trim()
+            ),
+        );
     }
     Some(out)
 }
@@ -140,7 +145,9 @@ pub(super) fn classify(ns: &str, message: &str) -> CreateFailure {
                 "Raise ResourceQuota {ns}/{quota}{} or free quota in {ns}: lower the pods' requests or remove workloads that no longer need it",
                 limited.map(|l| format!(" (limited: {l})")).unwrap_or_default()
             ),
-            warning: Some("Scaling up or restarting will not help: every new pod needs quota that is already used".into()),
+            warning: Some(
+                "Scaling up or restarting will not help: every new pod needs quota that is already used".into(),
+            ),
         };
     }
     if let Some(rest) = after(&msg, "failed quota: ") {
@@ -150,13 +157,21 @@ pub(super) fn classify(ns: &str, message: &str) -> CreateFailure {
             why: format!("ResourceQuota {quota} requires resources the pod template does not set ({})", tail.trim()),
             // The quota works as intended: the template is what lacks the resources.
             cause: None,
-            action: format!("Set the requests and limits ResourceQuota {ns}/{quota} names on every container, or add a LimitRange with defaults in {ns}"),
-            warning: Some("Restarting will not help: the API server refuses every pod without those requests and limits".into()),
+            action: format!(
+                "Set the requests and limits ResourceQuota {ns}/{quota} names on every container, or add a LimitRange with defaults in {ns}"
+            ),
+            warning: Some(
+                "Restarting will not help: the API server refuses every pod without those requests and limits".into(),
+            ),
         };
     }
     if lower.contains("error looking up service account") || lower.contains("serviceaccount \"") {
         let sa = quoted_after(&msg, "serviceaccount \"")
-            .or_else(|| after(&msg, "service account ").and_then(|s| s.split(':').next()).map(|s| s.rsplit('/').next().unwrap_or(s).to_string()))
+            .or_else(|| {
+                after(&msg, "service account ")
+                    .and_then(|s| s.split(':').next())
+                    .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
+            })
             .unwrap_or_default();
         return CreateFailure {
             reason: "ServiceAccountNotFound",
@@ -165,7 +180,9 @@ pub(super) fn classify(ns: &str, message: &str) -> CreateFailure {
             action: format!(
                 "Create ServiceAccount {ns}/{sa} (with its eks.amazonaws.com/role-arn annotation if the app uses IRSA) or fix serviceAccountName in the pod template"
             ),
-            warning: Some(format!("Restarting will not help: the API server refuses every pod until ServiceAccount {sa} exists")),
+            warning: Some(format!(
+                "Restarting will not help: the API server refuses every pod until ServiceAccount {sa} exists"
+            )),
         };
     }
     if lower.contains("failed calling webhook") {
@@ -177,16 +194,23 @@ pub(super) fn classify(ns: &str, message: &str) -> CreateFailure {
             action: format!(
                 "Restore the webhook {hook}: check its Service has ready pods, and on EKS that the cluster security group lets the control plane reach the webhook port on the nodes; or set its failurePolicy to Ignore"
             ),
-            warning: Some("Restarting the workload will not help: every pod creation goes through the unreachable webhook".into()),
+            warning: Some(
+                "Restarting the workload will not help: every pod creation goes through the unreachable webhook".into(),
+            ),
         };
     }
     if lower.contains("admission webhook") && lower.contains("denied the request") {
         let hook = quoted_after(&msg, "admission webhook \"").unwrap_or_default();
         return CreateFailure {
             reason: "AdmissionWebhookDenied",
-            why: format!("admission webhook {hook} denies them: {}", after(&msg, "denied the request: ").unwrap_or(&msg).trim()),
+            why: format!(
+                "admission webhook {hook} denies them: {}",
+                after(&msg, "denied the request: ").unwrap_or(&msg).trim()
+            ),
             cause: None,
-            action: format!("Change the pod template to satisfy the policy behind webhook {hook}, or get a policy exception"),
+            action: format!(
+                "Change the pod template to satisfy the policy behind webhook {hook}, or get a policy exception"
+            ),
             warning: None,
         };
     }
@@ -194,9 +218,14 @@ pub(super) fn classify(ns: &str, message: &str) -> CreateFailure {
         let level = quoted_after(&msg, "PodSecurity \"").unwrap_or_default();
         return CreateFailure {
             reason: "PodSecurityViolation",
-            why: format!("namespace {ns} enforces Pod Security {level}: {}", after(&msg, "\": ").unwrap_or(&msg).trim()),
+            why: format!(
+                "namespace {ns} enforces Pod Security {level}: {}",
+                after(&msg, "\": ").unwrap_or(&msg).trim()
+            ),
             cause: Some(ObjectRef::new("Namespace", "", ns)),
-            action: format!("Make the pod template comply with Pod Security {level} (securityContext), or change the namespace's pod-security.kubernetes.io/enforce label"),
+            action: format!(
+                "Make the pod template comply with Pod Security {level} (securityContext), or change the namespace's pod-security.kubernetes.io/enforce label"
+            ),
             warning: None,
         };
     }
@@ -263,7 +292,11 @@ mod tests {
     #[test]
     fn replicaset_cases() {
         let cases = vec![
-            Case { name: "healthy replicaset", objects: vec![deployment("prod", "web", 2, 2, 4), rs(2, 2)], expect: None },
+            Case {
+                name: "healthy replicaset",
+                objects: vec![deployment("prod", "web", 2, 2, 4), rs(2, 2)],
+                expect: None,
+            },
             Case {
                 name: "old replicaset at 0 with a stale failure is ignored",
                 objects: vec![replicaset_failing(rs(0, 0), QUOTA)],
@@ -271,7 +304,11 @@ mod tests {
             },
             Case {
                 name: "old FailedCreate event is ignored",
-                objects: vec![deployment("prod", "web", 2, 2, 4), rs(2, 2), event("prod", "ReplicaSet", "web-7d9f8b6c5d", "Warning", "FailedCreate", QUOTA, 3, 7200)],
+                objects: vec![
+                    deployment("prod", "web", 2, 2, 4),
+                    rs(2, 2),
+                    event("prod", "ReplicaSet", "web-7d9f8b6c5d", "Warning", "FailedCreate", QUOTA, 3, 7200),
+                ],
                 expect: None,
             },
             Case {
@@ -280,7 +317,14 @@ mod tests {
                 expect: Some((
                     "QuotaExceeded",
                     Severity::Critical,
-                    &["deployment web, revision 4", "ResourceQuota compute-quota is exhausted", "requested requests.memory=2Gi", "used requests.memory=7Gi", "limited requests.memory=8Gi", "0 of 2 pods exist"],
+                    &[
+                        "deployment web, revision 4",
+                        "ResourceQuota compute-quota is exhausted",
+                        "requested requests.memory=2Gi",
+                        "used requests.memory=7Gi",
+                        "limited requests.memory=8Gi",
+                        "0 of 2 pods exist",
+                    ],
                     Some(("ResourceQuota", "compute-quota")),
                 )),
             },
@@ -289,40 +333,104 @@ mod tests {
                 objects: vec![
                     deployment("prod", "web", 3, 3, 4),
                     rs(1, 0),
-                    event("prod", "ReplicaSet", "web-7d9f8b6c5d", "Warning", "FailedCreate", &format!("Error creating: {QUOTA}"), 14, 30),
+                    event(
+                        "prod",
+                        "ReplicaSet",
+                        "web-7d9f8b6c5d",
+                        "Warning",
+                        "FailedCreate",
+                        &format!("Error creating: {QUOTA}"),
+                        14,
+                        30,
+                    ),
                 ],
-                expect: Some(("QuotaExceeded", Severity::Warning, &["compute-quota", "0 of 1 pods exist"], Some(("ResourceQuota", "compute-quota")))),
+                expect: Some((
+                    "QuotaExceeded",
+                    Severity::Warning,
+                    &["compute-quota", "0 of 1 pods exist"],
+                    Some(("ResourceQuota", "compute-quota")),
+                )),
             },
             Case {
                 name: "service account missing",
                 objects: vec![
                     deployment("prod", "web", 2, 0, 4),
                     rs(2, 0),
-                    event("prod", "ReplicaSet", "web-7d9f8b6c5d", "Warning", "FailedCreate", "Error creating: pods \"web-7d9f8b6c5d-\" is forbidden: error looking up service account prod/web-sa: serviceaccount \"web-sa\" not found", 20, 10),
+                    event(
+                        "prod",
+                        "ReplicaSet",
+                        "web-7d9f8b6c5d",
+                        "Warning",
+                        "FailedCreate",
+                        "Error creating: pods \"web-7d9f8b6c5d-\" is forbidden: error looking up service account prod/web-sa: serviceaccount \"web-sa\" not found",
+                        20,
+                        10,
+                    ),
                 ],
-                expect: Some(("ServiceAccountNotFound", Severity::Critical, &["ServiceAccount prod/web-sa does not exist"], Some(("ServiceAccount", "web-sa")))),
+                expect: Some((
+                    "ServiceAccountNotFound",
+                    Severity::Critical,
+                    &["ServiceAccount prod/web-sa does not exist"],
+                    Some(("ServiceAccount", "web-sa")),
+                )),
             },
             Case {
                 name: "quota requires limits",
                 objects: vec![
                     rs(1, 0),
-                    event("prod", "ReplicaSet", "web-7d9f8b6c5d", "Warning", "FailedCreate", "Error creating: pods \"web-7d9f8b6c5d-abcde\" is forbidden: failed quota: compute-quota: must specify limits.cpu for: app; limits.memory for: app", 5, 10),
+                    event(
+                        "prod",
+                        "ReplicaSet",
+                        "web-7d9f8b6c5d",
+                        "Warning",
+                        "FailedCreate",
+                        "Error creating: pods \"web-7d9f8b6c5d-abcde\" is forbidden: failed quota: compute-quota: must specify limits.cpu for: app; limits.memory for: app",
+                        5,
+                        10,
+                    ),
                 ],
-                expect: Some(("QuotaRequiresResources", Severity::Critical, &["compute-quota", "must specify limits.cpu for: app"], None)),
+                expect: Some((
+                    "QuotaRequiresResources",
+                    Severity::Critical,
+                    &["compute-quota", "must specify limits.cpu for: app"],
+                    None,
+                )),
             },
             Case {
                 name: "webhook unreachable",
                 objects: vec![
                     deployment("prod", "web", 2, 1, 4),
                     rs(2, 1),
-                    event("prod", "ReplicaSet", "web-7d9f8b6c5d", "Warning", "FailedCreate", "Error creating: Internal error occurred: failed calling webhook \"mpod.kb.io\": failed to call webhook: Post \"https://webhook.system.svc:443/mutate?timeout=10s\": context deadline exceeded", 9, 10),
+                    event(
+                        "prod",
+                        "ReplicaSet",
+                        "web-7d9f8b6c5d",
+                        "Warning",
+                        "FailedCreate",
+                        "Error creating: Internal error occurred: failed calling webhook \"mpod.kb.io\": failed to call webhook: Post \"https://webhook.system.svc:443/mutate?timeout=10s\": context deadline exceeded",
+                        9,
+                        10,
+                    ),
                 ],
-                expect: Some(("AdmissionWebhookUnavailable", Severity::Error, &["mpod.kb.io", "context deadline exceeded", "1 of 2 pods exist"], None)),
+                expect: Some((
+                    "AdmissionWebhookUnavailable",
+                    Severity::Error,
+                    &["mpod.kb.io", "context deadline exceeded", "1 of 2 pods exist"],
+                    None,
+                )),
             },
             Case {
                 name: "other failure stays FailedCreate",
-                objects: vec![replicaset_failing(rs(1, 0), "pods \"web-7d9f8b6c5d-q\" is forbidden: unable to validate against any security context constraint")],
-                expect: Some(("FailedCreate", Severity::Critical, &["unable to validate against any security context constraint"], None)),
+                objects: vec![replicaset_failing(
+                    rs(1, 0),
+                    "pods \"web-7d9f8b6c5d-q\" is forbidden: unable to validate against any security context constraint",
+                )],
+                expect: Some((
+                    "FailedCreate",
+                    Severity::Critical,
+                    &["unable to validate against any security context constraint"],
+                    None,
+                )),
             },
         ];
         for case in cases {

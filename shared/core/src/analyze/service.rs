@@ -55,7 +55,8 @@ fn analyze_service(state: &ClusterState, svc: &Service) -> Vec<Finding> {
     let name = k8s::name(&svc.metadata);
     let subject = ObjectRef::new("Service", ns, name);
     let in_ns: Vec<&Pod> = state.pods.iter().filter(|p| k8s::namespace(&p.metadata) == ns && live(p)).collect();
-    let matching: Vec<&Pod> = in_ns.iter().copied().filter(|p| selector_matches(selector, p.metadata.labels.as_ref())).collect();
+    let matching: Vec<&Pod> =
+        in_ns.iter().copied().filter(|p| selector_matches(selector, p.metadata.labels.as_ref())).collect();
     let ctx = Ctx { state, svc, ns, name, selector, sel: labels_string(selector) };
     if matching.is_empty() {
         return ctx.no_pods(subject, &in_ns).into_iter().map(|f| ctx.with_clients(f, &[])).collect();
@@ -65,7 +66,10 @@ fn analyze_service(state: &ClusterState, svc: &Service) -> Vec<Finding> {
     if ready == 0 && spec.publish_not_ready_addresses != Some(true) {
         out.extend(ctx.none_ready(subject.clone(), &matching).map(|f| ctx.with_clients(f, &matching)));
     }
-    out.extend(ctx.port_mismatch(subject, &matching, ready).map(|f| if f.severity == Severity::Critical { ctx.with_clients(f, &matching) } else { f }));
+    out.extend(
+        ctx.port_mismatch(subject, &matching, ready)
+            .map(|f| if f.severity == Severity::Critical { ctx.with_clients(f, &matching) } else { f }),
+    );
     out
 }
 
@@ -91,7 +95,11 @@ struct Backer {
 
 impl Ctx<'_> {
     fn endpoints_line(&self) -> Option<String> {
-        let ep = self.state.endpoints.iter().find(|e| k8s::namespace(&e.metadata) == self.ns && k8s::name(&e.metadata) == self.name)?;
+        let ep = self
+            .state
+            .endpoints
+            .iter()
+            .find(|e| k8s::namespace(&e.metadata) == self.ns && k8s::name(&e.metadata) == self.name)?;
         let (mut ready, mut not_ready) = (0, 0);
         for s in ep.subsets.iter().flatten() {
             ready += s.addresses.as_ref().map_or(0, Vec::len);
@@ -108,7 +116,9 @@ impl Ctx<'_> {
     fn backers(&self) -> Vec<Backer> {
         let st = self.state;
         let in_ns = |m: &ObjectMeta| k8s::namespace(m) == self.ns;
-        let young = |m: &ObjectMeta| m.creation_timestamp.as_ref().is_some_and(|t| k8s::seconds_since(t, st.now) < STARTING_SECS);
+        let young = |m: &ObjectMeta| {
+            m.creation_timestamp.as_ref().is_some_and(|t| k8s::seconds_since(t, st.now) < STARTING_SECS)
+        };
         let mut out = Vec::new();
         for d in st.deployments.iter().filter(|d| in_ns(&d.metadata)) {
             let spec = &d.spec;
@@ -121,20 +131,34 @@ impl Ctx<'_> {
                 .replicasets
                 .iter()
                 .filter(|r| in_ns(&r.metadata))
-                .filter(|r| r.metadata.owner_references.iter().flatten().any(|o| o.kind == "Deployment" && o.name == dname))
+                .filter(|r| {
+                    r.metadata.owner_references.iter().flatten().any(|o| o.kind == "Deployment" && o.name == dname)
+                })
                 .filter(|r| r.spec.replicas.unwrap_or(1) > 0)
                 .max_by_key(|r| crate::tools::revision_of(&r.metadata));
             let cause = match rs {
                 Some(r) => ObjectRef::new("ReplicaSet", self.ns, k8s::name(&r.metadata)),
                 None => ObjectRef::new("Deployment", self.ns, &dname),
             };
-            out.push(Backer { kind: "Deployment", name: dname, desired: spec.replicas.unwrap_or(1), cause, young: young(&d.metadata) });
+            out.push(Backer {
+                kind: "Deployment",
+                name: dname,
+                desired: spec.replicas.unwrap_or(1),
+                cause,
+                young: young(&d.metadata),
+            });
         }
         for s in st.statefulsets.iter().filter(|s| in_ns(&s.metadata)) {
             let spec = &s.spec;
             if self.template_matches(spec.template.metadata.as_ref()) {
                 let n = k8s::name(&s.metadata).to_string();
-                out.push(Backer { kind: "StatefulSet", cause: ObjectRef::new("StatefulSet", self.ns, &n), name: n, desired: spec.replicas.unwrap_or(1), young: young(&s.metadata) });
+                out.push(Backer {
+                    kind: "StatefulSet",
+                    cause: ObjectRef::new("StatefulSet", self.ns, &n),
+                    name: n,
+                    desired: spec.replicas.unwrap_or(1),
+                    young: young(&s.metadata),
+                });
             }
         }
         for d in st.daemonsets.iter().filter(|d| in_ns(&d.metadata)) {
@@ -142,7 +166,13 @@ impl Ctx<'_> {
             if self.template_matches(spec.template.metadata.as_ref()) {
                 let n = k8s::name(&d.metadata).to_string();
                 let desired = d.status.as_ref().map_or(1, |s| s.desired_number_scheduled);
-                out.push(Backer { kind: "DaemonSet", cause: ObjectRef::new("DaemonSet", self.ns, &n), name: n, desired, young: young(&d.metadata) });
+                out.push(Backer {
+                    kind: "DaemonSet",
+                    cause: ObjectRef::new("DaemonSet", self.ns, &n),
+                    name: n,
+                    desired,
+                    young: young(&d.metadata),
+                });
             }
         }
         out
@@ -151,7 +181,8 @@ impl Ctx<'_> {
     /// Pods (other than its own backends) whose logs show connections to this Service refused —
     /// by its cluster IP or its DNS name — with the first such line.
     fn clients(&self, backends: &[&Pod]) -> Vec<(String, String, String)> {
-        let ip = self.svc.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()).filter(|ip| !ip.is_empty() && *ip != "None");
+        let ip =
+            self.svc.spec.as_ref().and_then(|s| s.cluster_ip.as_deref()).filter(|ip| !ip.is_empty() && *ip != "None");
         let qualified = format!("{}.{}", self.name, self.ns);
         let mut out: Vec<(String, String, String)> = Vec::new();
         for (key, text) in &self.state.logs {
@@ -162,13 +193,18 @@ impl Ctx<'_> {
                     None => continue,
                 },
             };
-            if (ns == self.ns && backends.iter().any(|b| k8s::name(&b.metadata) == key.pod)) || out.iter().any(|(n, p, _)| *n == ns && *p == key.pod) {
+            if (ns == self.ns && backends.iter().any(|b| k8s::name(&b.metadata) == key.pod))
+                || out.iter().any(|(n, p, _)| *n == ns && *p == key.pod)
+            {
                 continue;
             }
             let hit = text.lines().map(strip_timestamp).find(|line| {
                 refused(line)
                     && hosts(line).iter().any(|host| {
-                        Some(*host) == ip || *host == qualified || host.starts_with(&format!("{qualified}.")) || (ns == self.ns && *host == self.name)
+                        Some(*host) == ip
+                            || *host == qualified
+                            || host.starts_with(&format!("{qualified}."))
+                            || (ns == self.ns && *host == self.name)
                     })
             });
             if let Some(line) = hit {
@@ -210,7 +246,13 @@ impl Ctx<'_> {
             .evidence(format!("no pod in {ns} carries {sel}"));
             f.evidence.extend(self.endpoints_line());
             let events = self.state.events_for(&b.cause.kind, ns, &b.cause.name);
-            f.evidence.extend(events.iter().filter(|e| e.reason.as_deref() == Some("FailedCreate")).take(1).map(|e| event_line(e, self.state.now)));
+            f.evidence.extend(
+                events
+                    .iter()
+                    .filter(|e| e.reason.as_deref() == Some("FailedCreate"))
+                    .take(1)
+                    .map(|e| event_line(e, self.state.now)),
+            );
             return Some(
                 f.caused_by(b.cause.clone())
                     .action(Action::text(format!("Find why {} {ns}/{} creates no pods (FailedCreate events on {}: quota, admission webhook, service account)", b.kind, b.name, b.cause)))
@@ -223,7 +265,11 @@ impl Ctx<'_> {
                     subject,
                     Severity::Info,
                     "ServiceBackendScaledToZero",
-                    format!("service {ns}/{name} has no endpoints because {} {ns}/{} that it selects is scaled to 0", b.kind.to_ascii_lowercase(), b.name),
+                    format!(
+                        "service {ns}/{name} has no endpoints because {} {ns}/{} that it selects is scaled to 0",
+                        b.kind.to_ascii_lowercase(),
+                        b.name
+                    ),
                 )
                 .evidence(format!("spec.selector {sel}")),
             );
@@ -235,11 +281,13 @@ impl Ctx<'_> {
                     .action(Action::text(format!("Deploy the workload service {ns}/{name} fronts, or delete the Service if it is no longer used"))),
             );
         }
-        let unmatched: Vec<(&String, &String)> = self.selector.iter().filter(|(k, v)| !in_ns.iter().any(|p| label(p, k) == Some(v.as_str()))).collect();
+        let unmatched: Vec<(&String, &String)> =
+            self.selector.iter().filter(|(k, v)| !in_ns.iter().any(|p| label(p, k) == Some(v.as_str()))).collect();
         let single = self.selector.len() == 1;
         let mut evidence = vec![format!("spec.selector {sel}")];
         let (why, fix) = if let Some((k, v)) = unmatched.first() {
-            let mut values: Vec<&str> = in_ns.iter().filter_map(|p| label(p, k)).collect::<BTreeSet<_>>().into_iter().collect();
+            let mut values: Vec<&str> =
+                in_ns.iter().filter_map(|p| label(p, k)).collect::<BTreeSet<_>>().into_iter().collect();
             values.sort_by_key(|c| (distance(c, v), c.to_string()));
             values.truncate(3);
             let has = if single { "that label".to_string() } else { format!("{k}={v}") };
@@ -252,30 +300,52 @@ impl Ctx<'_> {
                     }
                     (
                         format!("no pod has {has}; pods labelled {} exist", labelled.join(", ")),
-                        format!("Point the selector of service {ns}/{name} at the pods' label ({k}={best}) or label the pod template {k}={v}"),
+                        format!(
+                            "Point the selector of service {ns}/{name} at the pods' label ({k}={best}) or label the pod template {k}={v}"
+                        ),
                     )
                 }
-                None => (format!("no pod has {has}; no pod in {ns} has a {k} label at all"), format!("Fix the selector of service {ns}/{name} to match labels its pods carry")),
+                None => (
+                    format!("no pod has {has}; no pod in {ns} has a {k} label at all"),
+                    format!("Fix the selector of service {ns}/{name} to match labels its pods carry"),
+                ),
             }
         } else {
             // Every label is carried by some pod, but no pod carries them all.
-            let best = in_ns.iter().max_by_key(|p| self.selector.iter().filter(|(k, v)| label(p, k) == Some(v.as_str())).count());
+            let best = in_ns
+                .iter()
+                .max_by_key(|p| self.selector.iter().filter(|(k, v)| label(p, k) == Some(v.as_str())).count());
             let detail = best.map_or_else(String::new, |p| {
-                let own: Vec<String> = self.selector.keys().map(|k| format!("{k}={}", label(p, k).unwrap_or("<unset>"))).collect();
+                let own: Vec<String> =
+                    self.selector.keys().map(|k| format!("{k}={}", label(p, k).unwrap_or("<unset>"))).collect();
                 format!("; the closest pod {} has {}", k8s::name(&p.metadata), own.join(","))
             });
-            (format!("no pod has all of these labels{detail}"), format!("Make the selector of service {ns}/{name} and the pod template labels agree"))
+            (
+                format!("no pod has all of these labels{detail}"),
+                format!("Make the selector of service {ns}/{name} and the pod template labels agree"),
+            )
         };
         evidence.extend(self.endpoints_line());
-        let mut f = Finding::new(subject, Severity::Critical, "NoEndpointsSelectorMismatch", format!("service {ns}/{name} selects {sel} but {why}"));
+        let mut f = Finding::new(
+            subject,
+            Severity::Critical,
+            "NoEndpointsSelectorMismatch",
+            format!("service {ns}/{name} selects {sel} but {why}"),
+        );
         f.evidence = evidence;
-        Some(f.action(Action::text(fix)).warn("Restarting or scaling the pods will not help: none of them carries the labels the Service selects"))
+        Some(
+            f.action(Action::text(fix)).warn(
+                "Restarting or scaling the pods will not help: none of them carries the labels the Service selects",
+            ),
+        )
     }
 
     /// Pods match but none is ready.
     fn none_ready(&self, subject: ObjectRef, matching: &[&Pod]) -> Option<Finding> {
         let now = self.state.now;
-        let young = |p: &&Pod| p.metadata.creation_timestamp.as_ref().is_some_and(|t| k8s::seconds_since(t, now) < STARTING_SECS);
+        let young = |p: &&Pod| {
+            p.metadata.creation_timestamp.as_ref().is_some_and(|t| k8s::seconds_since(t, now) < STARTING_SECS)
+        };
         if matching.iter().all(young) && matching.iter().all(|p| k8s::restarts(p) == 0) {
             return None;
         }
@@ -285,13 +355,27 @@ impl Ctx<'_> {
         let why = if matching.len() == 1 {
             format!("its only pod {first_name} ({sel}) is not ready: {}", k8s::pod_status(first))
         } else {
-            format!("none of the {} pods it selects ({sel}) is ready; pod {first_name} is {}", matching.len(), k8s::pod_status(first))
+            format!(
+                "none of the {} pods it selects ({sel}) is ready; pod {first_name} is {}",
+                matching.len(),
+                k8s::pod_status(first)
+            )
         };
-        let mut f = Finding::new(subject, Severity::Critical, "NoReadyEndpoints", format!("service {ns}/{name} has no ready endpoints: {why}"))
-            .evidence(format!("spec.selector {sel}"));
+        let mut f = Finding::new(
+            subject,
+            Severity::Critical,
+            "NoReadyEndpoints",
+            format!("service {ns}/{name} has no ready endpoints: {why}"),
+        )
+        .evidence(format!("spec.selector {sel}"));
         f.evidence.extend(self.endpoints_line());
         for p in matching.iter().take(5) {
-            f.evidence.push(format!("pod {}: {}, Ready={}", k8s::name(&p.metadata), k8s::pod_status(p), k8s::condition_status(p, "Ready").unwrap_or("Unknown")));
+            f.evidence.push(format!(
+                "pod {}: {}, Ready={}",
+                k8s::name(&p.metadata),
+                k8s::pod_status(p),
+                k8s::condition_status(p, "Ready").unwrap_or("Unknown")
+            ));
         }
         Some(
             f.caused_by(ObjectRef::new("Pod", ns, first_name))
@@ -314,7 +398,11 @@ impl Ctx<'_> {
         let declared_text = if declared.is_empty() {
             "no ports".to_string()
         } else {
-            declared.iter().map(|(n, p)| n.as_ref().map_or_else(|| p.to_string(), |n| format!("{n} ({p})"))).collect::<Vec<_>>().join(", ")
+            declared
+                .iter()
+                .map(|(n, p)| n.as_ref().map_or_else(|| p.to_string(), |n| format!("{n} ({p})")))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let mut problems = Vec::new();
         let mut fixes = Vec::new();
@@ -329,7 +417,10 @@ impl Ctx<'_> {
                     // The endpoints controller leaves out pods that lack the named port.
                     severity = severity.max(if ready > 0 { Severity::Critical } else { Severity::Error });
                     problems.push(format!("port {} targets container port \"{tname}\" but none of its {} pods has a port named {tname} (they declare {declared_text}), so the port has no endpoints", sp.port, matching.len()));
-                    fixes.push(format!("set targetPort of port {} to a port the pods expose or name the container port {tname}", sp.port));
+                    fixes.push(format!(
+                        "set targetPort of port {} to a port the pods expose or name the container port {tname}",
+                        sp.port
+                    ));
                 }
                 IntOrString::Int(n) => {
                     if declared.is_empty() || declared.iter().any(|(_, p)| *p == n) {
@@ -343,14 +434,23 @@ impl Ctx<'_> {
         if problems.is_empty() {
             return None;
         }
-        let mut f = Finding::new(subject, severity, "TargetPortMismatch", format!("service {ns}/{name} {}", problems.join("; ")));
+        let mut f = Finding::new(
+            subject,
+            severity,
+            "TargetPortMismatch",
+            format!("service {ns}/{name} {}", problems.join("; ")),
+        );
         for sp in ports {
             let target = match &sp.target_port {
                 Some(IntOrString::String(s)) => s.clone(),
                 Some(IntOrString::Int(n)) => n.to_string(),
                 None => sp.port.to_string(),
             };
-            f.evidence.push(format!("spec.ports: {} {} → targetPort {target}", sp.name.as_deref().unwrap_or("-"), sp.port));
+            f.evidence.push(format!(
+                "spec.ports: {} {} → targetPort {target}",
+                sp.name.as_deref().unwrap_or("-"),
+                sp.port
+            ));
         }
         f.evidence.push(format!("container ports of the selected pods: {declared_text}"));
         f.evidence.extend(self.endpoints_line());
@@ -404,12 +504,19 @@ mod tests {
         let cases = vec![
             Case {
                 name: "healthy service",
-                objects: vec![service("production", "orders", "orders-api"), orders_pod("orders-api-7d9f8b6c5d-x2k4p").build(), endpoints("production", "orders", &[("orders-api-7d9f8b6c5d-x2k4p", true)])],
+                objects: vec![
+                    service("production", "orders", "orders-api"),
+                    orders_pod("orders-api-7d9f8b6c5d-x2k4p").build(),
+                    endpoints("production", "orders", &[("orders-api-7d9f8b6c5d-x2k4p", true)]),
+                ],
                 expect: None,
             },
             Case {
                 name: "healthy service without an Endpoints object",
-                objects: vec![service("production", "orders", "orders-api"), orders_pod("orders-api-7d9f8b6c5d-x2k4p").build()],
+                objects: vec![
+                    service("production", "orders", "orders-api"),
+                    orders_pod("orders-api-7d9f8b6c5d-x2k4p").build(),
+                ],
                 expect: None,
             },
             Case {
@@ -440,7 +547,9 @@ mod tests {
                 expect: Some((
                     "NoEndpointsSelectorMismatch",
                     Severity::Critical,
-                    &["service production/orders selects app=orders-api-v2 but no pod has that label; pods labelled app=orders-api, app=billing exist"],
+                    &[
+                        "service production/orders selects app=orders-api-v2 but no pod has that label; pods labelled app=orders-api, app=billing exist",
+                    ],
                     None,
                 )),
             },
@@ -450,7 +559,11 @@ mod tests {
                     service("production", "orders", "orders-api"),
                     orders_pod("orders-api-7d9f8b6c5d-x2k4p").crashlooping(6).build(),
                     orders_pod("orders-api-7d9f8b6c5d-b7n2q").crashlooping(6).build(),
-                    endpoints("production", "orders", &[("orders-api-7d9f8b6c5d-x2k4p", false), ("orders-api-7d9f8b6c5d-b7n2q", false)]),
+                    endpoints(
+                        "production",
+                        "orders",
+                        &[("orders-api-7d9f8b6c5d-x2k4p", false), ("orders-api-7d9f8b6c5d-b7n2q", false)],
+                    ),
                 ],
                 expect: Some((
                     "NoReadyEndpoints",
@@ -472,7 +585,10 @@ mod tests {
                 name: "freshly started pods are not an outage",
                 objects: vec![
                     service("production", "orders", "orders-api"),
-                    orders_pod("orders-api-7d9f8b6c5d-x2k4p").unready().with(|p| p["metadata"]["creationTimestamp"] = serde_json::json!(ago(30))).build(),
+                    orders_pod("orders-api-7d9f8b6c5d-x2k4p")
+                        .unready()
+                        .with(|p| p["metadata"]["creationTimestamp"] = serde_json::json!(ago(30)))
+                        .build(),
                 ],
                 expect: None,
             },
@@ -481,14 +597,39 @@ mod tests {
                 objects: vec![
                     service("production", "orders", "orders-api"),
                     deployment("production", "orders-api", 3, 0, 2),
-                    replicaset("production", "orders-api", "7d9f8b6c5d", 2, "registry.example.com/orders-api:1.0.0", 3, 0),
-                    event("production", "ReplicaSet", "orders-api-7d9f8b6c5d", "Warning", "FailedCreate", "Error creating: pods \"orders-api-7d9f8b6c5d-x\" is forbidden: exceeded quota: compute, requested: requests.memory=512Mi, used: requests.memory=8Gi, limited: requests.memory=8Gi", 9, 20),
+                    replicaset(
+                        "production",
+                        "orders-api",
+                        "7d9f8b6c5d",
+                        2,
+                        "registry.example.com/orders-api:1.0.0",
+                        3,
+                        0,
+                    ),
+                    event(
+                        "production",
+                        "ReplicaSet",
+                        "orders-api-7d9f8b6c5d",
+                        "Warning",
+                        "FailedCreate",
+                        "Error creating: pods \"orders-api-7d9f8b6c5d-x\" is forbidden: exceeded quota: compute, requested: requests.memory=512Mi, used: requests.memory=8Gi, limited: requests.memory=8Gi",
+                        9,
+                        20,
+                    ),
                 ],
-                expect: Some(("NoReadyEndpoints", Severity::Critical, &["deployment production/orders-api", "wants 3 pods but has none"], Some(("ReplicaSet", "orders-api-7d9f8b6c5d")))),
+                expect: Some((
+                    "NoReadyEndpoints",
+                    Severity::Critical,
+                    &["deployment production/orders-api", "wants 3 pods but has none"],
+                    Some(("ReplicaSet", "orders-api-7d9f8b6c5d")),
+                )),
             },
             Case {
                 name: "deployment scaled to zero",
-                objects: vec![service("production", "orders", "orders-api"), deployment("production", "orders-api", 0, 0, 2)],
+                objects: vec![
+                    service("production", "orders", "orders-api"),
+                    deployment("production", "orders-api", 0, 0, 2),
+                ],
                 expect: Some(("ServiceBackendScaledToZero", Severity::Info, &["scaled to 0"], None)),
             },
             Case {
@@ -497,7 +638,12 @@ mod tests {
                     service_target_port(service("production", "orders", "orders-api"), serde_json::json!("http-api")),
                     orders_pod("orders-api-7d9f8b6c5d-x2k4p").build(),
                 ],
-                expect: Some(("TargetPortMismatch", Severity::Critical, &["\"http-api\"", "http (8080)", "no endpoints"], None)),
+                expect: Some((
+                    "TargetPortMismatch",
+                    Severity::Critical,
+                    &["\"http-api\"", "http (8080)", "no endpoints"],
+                    None,
+                )),
             },
             Case {
                 name: "numeric target port not declared",
@@ -552,7 +698,11 @@ mod tests {
         let objs = vec![
             service("production", "orders", "orders-api-v2"),
             orders_pod("orders-api-7d9f8b6c5d-x2k4p").build(),
-            pod("checkout-6c8d7f9b5-b2n8k").in_ns("production").owned_by_rs("checkout-6c8d7f9b5").crashlooping(3).build(),
+            pod("checkout-6c8d7f9b5-b2n8k")
+                .in_ns("production")
+                .owned_by_rs("checkout-6c8d7f9b5")
+                .crashlooping(3)
+                .build(),
         ];
         let mut st = state(objs);
         st.logs.insert(
@@ -560,11 +710,17 @@ mod tests {
             "ERROR Failed to create order: I/O error on POST request for \"http://orders.production.svc.cluster.local/orders\": Connection refused\n".into(),
         );
         let findings = analyze(&st);
-        assert!(findings[0].evidence.iter().any(|e| e.contains("checkout-6c8d7f9b5-b2n8k cannot connect")), "{findings:#?}");
+        assert!(
+            findings[0].evidence.iter().any(|e| e.contains("checkout-6c8d7f9b5-b2n8k cannot connect")),
+            "{findings:#?}"
+        );
         let out = crate::analyze::analyze(&st);
         assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].reason, "NoEndpointsSelectorMismatch", "{out:#?}");
-        assert!(out[0].chain.iter().any(|c| c.name == "checkout-6c8d7f9b5-b2n8k" && c.reason == "CrashLoopBackOff"), "{out:#?}");
+        assert!(
+            out[0].chain.iter().any(|c| c.name == "checkout-6c8d7f9b5-b2n8k" && c.reason == "CrashLoopBackOff"),
+            "{out:#?}"
+        );
     }
 
     #[test]

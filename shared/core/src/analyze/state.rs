@@ -117,8 +117,10 @@ impl ClusterState {
                 .flatten()
                 .chain(status.and_then(|st| st.init_container_statuses.as_ref()).into_iter().flatten())
             {
-                let last_failed = cs.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
-                let now_failed = cs.state.as_ref().and_then(|l| l.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
+                let last_failed =
+                    cs.last_state.as_ref().and_then(|l| l.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
+                let now_failed =
+                    cs.state.as_ref().and_then(|l| l.terminated.as_ref()).is_some_and(|t| t.exit_code != 0);
                 let running_unready = cs.state.as_ref().is_some_and(|st| st.running.is_some()) && !cs.ready;
                 if last_failed {
                     wanted.push((ns.clone(), name.clone(), cs.name.clone(), true));
@@ -232,7 +234,8 @@ impl ClusterState {
 
     /// A container log (namespaced key first, then the plain one).
     pub fn log(&self, namespace: &str, pod: &str, container: &str, previous: bool) -> Option<&str> {
-        let mut key = LogKey { namespace: Some(namespace.into()), pod: pod.into(), container: container.into(), previous };
+        let mut key =
+            LogKey { namespace: Some(namespace.into()), pod: pod.into(), container: container.into(), previous };
         if let Some(t) = self.logs.get(&key) {
             return Some(t);
         }
@@ -245,8 +248,18 @@ impl ClusterState {
         let owner = meta.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))?;
         if owner.kind == "ReplicaSet" {
             let ns = meta.namespace.as_deref().unwrap_or_default();
-            if let Some(rs) = self.replicasets.iter().find(|r| k8s::namespace(&r.metadata) == ns && k8s::name(&r.metadata) == owner.name) {
-                if let Some(dep) = rs.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true) && o.kind == "Deployment") {
+            if let Some(rs) = self
+                .replicasets
+                .iter()
+                .find(|r| k8s::namespace(&r.metadata) == ns && k8s::name(&r.metadata) == owner.name)
+            {
+                if let Some(dep) = rs
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .find(|o| o.controller == Some(true) && o.kind == "Deployment")
+                {
                     return Some(("Deployment".into(), dep.name.clone()));
                 }
             } else if let Some(hash) = meta.labels.as_ref().and_then(|l| l.get("pod-template-hash")) {

@@ -74,7 +74,8 @@ fn analyze_statefulset(state: &ClusterState, ss: &StatefulSet) -> Option<Finding
             ));
         }
         if ordered && !missing.is_empty() {
-            message.push_str(&format!("; {} not created: OrderedReady waits for {pname} to be ready", missing.join(", ")));
+            message
+                .push_str(&format!("; {} not created: OrderedReady waits for {pname} to be ready", missing.join(", ")));
         }
     } else if let Some((cf, _)) = &failure {
         reason = cf.reason;
@@ -104,10 +105,14 @@ fn analyze_statefulset(state: &ClusterState, ss: &StatefulSet) -> Option<Finding
                         "Reverting the template alone will not unstick it: the controller waits for pod {pname} to be Ready before replacing it, so delete that pod after reverting"
                     ));
             } else {
-                f = f.action(Action::text(format!("Fix why pod {pname} is not ready (see its finding); the StatefulSet proceeds once it is")));
+                f = f.action(Action::text(format!(
+                    "Fix why pod {pname} is not ready (see its finding); the StatefulSet proceeds once it is"
+                )));
             }
             if ordered && !missing.is_empty() && !is_unschedulable(p) {
-                f = f.warn(format!("Scaling up will not help: with OrderedReady no further pod is created until {pname} is ready"));
+                f = f.warn(format!(
+                    "Scaling up will not help: with OrderedReady no further pod is created until {pname} is ready"
+                ));
             }
         }
         (None, Some((cf, ev))) => {
@@ -137,7 +142,10 @@ mod tests {
     }
 
     fn db_pod(i: usize) -> PodBuilder {
-        pod(&format!("db-{i}")).in_ns("data").owned_by("StatefulSet", "db").labels(&[("app", "db"), ("controller-revision-hash", "db-5d8f7c9b4")])
+        pod(&format!("db-{i}"))
+            .in_ns("data")
+            .owned_by("StatefulSet", "db")
+            .labels(&[("app", "db"), ("controller-revision-hash", "db-5d8f7c9b4")])
     }
 
     #[test]
@@ -154,7 +162,10 @@ mod tests {
                 objects: vec![
                     statefulset("data", "db", 3, 2),
                     db_pod(0).build(),
-                    db_pod(1).unready().with(|p| p["status"]["conditions"][3]["lastTransitionTime"] = json!(ago(30))).build(),
+                    db_pod(1)
+                        .unready()
+                        .with(|p| p["status"]["conditions"][3]["lastTransitionTime"] = json!(ago(30)))
+                        .build(),
                     db_pod(2).build(),
                 ],
                 expect: None,
@@ -165,7 +176,11 @@ mod tests {
                 expect: Some((
                     "StatefulSetUnavailable",
                     Severity::Error,
-                    &["1 of 3 pods ready", "pod db-1 is CrashLoopBackOff", "db-2 not created: OrderedReady waits for db-1"],
+                    &[
+                        "1 of 3 pods ready",
+                        "pod db-1 is CrashLoopBackOff",
+                        "db-2 not created: OrderedReady waits for db-1",
+                    ],
                     Some("db-1"),
                 )),
             },
@@ -177,7 +192,12 @@ mod tests {
                     db_pod(2).crashlooping(2).build(),
                     db_pod(11).crashlooping(2).build(),
                 ],
-                expect: Some(("StatefulSetUnavailable", Severity::Error, &["9 of 12 pods ready", "pod db-2 is CrashLoopBackOff"], Some("db-2"))),
+                expect: Some((
+                    "StatefulSetUnavailable",
+                    Severity::Error,
+                    &["9 of 12 pods ready", "pod db-2 is CrashLoopBackOff"],
+                    Some("db-2"),
+                )),
             },
             Case {
                 name: "update stuck on the new revision",
@@ -185,27 +205,55 @@ mod tests {
                     statefulset_updating(statefulset("data", "db", 3, 2), "db-7f8d9e6c1", 1),
                     db_pod(0).build(),
                     db_pod(1).build(),
-                    db_pod(2).crashlooping(5).with(|p| p["metadata"]["labels"]["controller-revision-hash"] = json!("db-7f8d9e6c1")).build(),
+                    db_pod(2)
+                        .crashlooping(5)
+                        .with(|p| p["metadata"]["labels"]["controller-revision-hash"] = json!("db-7f8d9e6c1"))
+                        .build(),
                 ],
                 expect: Some((
                     "StatefulSetUpdateStuck",
                     Severity::Error,
-                    &["2 of 3 pods ready", "from revision db-5d8f7c9b4 to db-7f8d9e6c1 is stuck at 1 of 3 pods updated"],
+                    &[
+                        "2 of 3 pods ready",
+                        "from revision db-5d8f7c9b4 to db-7f8d9e6c1 is stuck at 1 of 3 pods updated",
+                    ],
                     Some("db-2"),
                 )),
             },
             Case {
                 name: "no pod ready at all is critical",
-                objects: vec![statefulset("data", "db", 1, 0), db_pod(0).waiting("ImagePullBackOff", "Back-off pulling image").build()],
-                expect: Some(("StatefulSetUnavailable", Severity::Critical, &["0 of 1 pods ready", "ImagePullBackOff"], Some("db-0"))),
+                objects: vec![
+                    statefulset("data", "db", 1, 0),
+                    db_pod(0).waiting("ImagePullBackOff", "Back-off pulling image").build(),
+                ],
+                expect: Some((
+                    "StatefulSetUnavailable",
+                    Severity::Critical,
+                    &["0 of 1 pods ready", "ImagePullBackOff"],
+                    Some("db-0"),
+                )),
             },
             Case {
                 name: "controller cannot create pods",
                 objects: vec![
                     statefulset("data", "db", 2, 0),
-                    event("data", "StatefulSet", "db", "Warning", "FailedCreate", "create Pod db-0 in StatefulSet db failed error: pods \"db-0\" is forbidden: error looking up service account data/db: serviceaccount \"db\" not found", 11, 20),
+                    event(
+                        "data",
+                        "StatefulSet",
+                        "db",
+                        "Warning",
+                        "FailedCreate",
+                        "create Pod db-0 in StatefulSet db failed error: pods \"db-0\" is forbidden: error looking up service account data/db: serviceaccount \"db\" not found",
+                        11,
+                        20,
+                    ),
                 ],
-                expect: Some(("ServiceAccountNotFound", Severity::Critical, &["0 of 2 pods ready", "cannot create db-0, db-1", "ServiceAccount data/db does not exist"], None)),
+                expect: Some((
+                    "ServiceAccountNotFound",
+                    Severity::Critical,
+                    &["0 of 2 pods ready", "cannot create db-0, db-1", "ServiceAccount data/db does not exist"],
+                    None,
+                )),
             },
         ];
         for case in cases {
@@ -234,7 +282,10 @@ mod tests {
             statefulset_updating(statefulset("data", "db", 3, 2), "db-7f8d9e6c1", 1),
             db_pod(0).build(),
             db_pod(1).build(),
-            db_pod(2).crashlooping(5).with(|p| p["metadata"]["labels"]["controller-revision-hash"] = json!("db-7f8d9e6c1")).build(),
+            db_pod(2)
+                .crashlooping(5)
+                .with(|p| p["metadata"]["labels"]["controller-revision-hash"] = json!("db-7f8d9e6c1"))
+                .build(),
         ];
         let f = analyze(&state(objs)).remove(0);
         assert!(f.warnings.iter().any(|w| w.contains("Reverting the template alone will not unstick it")), "{f:#?}");

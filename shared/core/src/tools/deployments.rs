@@ -103,7 +103,7 @@ pub fn revisions(d: &Deployment, replicasets: &[ReplicaSet]) -> Vec<Revision> {
             ready: rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
         })
         .collect();
-    revs.sort_by(|a, b| b.revision.cmp(&a.revision));
+    revs.sort_by_key(|r| std::cmp::Reverse(r.revision));
     revs
 }
 
@@ -137,9 +137,10 @@ fn row(d: &Deployment, replicasets: &[ReplicaSet], now: jiff::Timestamp) -> Depl
     let current = revs.get(current_idx).cloned();
     let previous = revs.get(current_idx + 1).cloned();
     let stalled = conditions.iter().any(|c| {
-        (c.type_ == "Progressing" && c.status == "False")
-            || (c.type_ == "Available" && c.status == "False")
-            || (c.type_ == "ReplicaFailure" && c.status == "True")
+        matches!(
+            (c.type_.as_str(), c.status.as_str()),
+            ("Progressing", "False") | ("Available", "False") | ("ReplicaFailure", "True")
+        )
     });
     DeploymentRow {
         namespace: k8s::namespace(&d.metadata).to_string(),

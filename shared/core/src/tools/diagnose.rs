@@ -29,21 +29,31 @@ pub struct DiagnosisResult {
 pub(super) async fn analyze_pod_issues(reader: &dyn ClusterReader, args: &Args) -> Result<DiagnosisResult> {
     let ns = args.namespace.as_deref();
     if (args.pod.is_some() || args.name.is_some()) && ns.is_none() {
-        return Err(Error::InvalidArgs { tool: "analyze_pod_issues".into(), message: "a pod or deployment needs its namespace".into() });
+        return Err(Error::InvalidArgs {
+            tool: "analyze_pod_issues".into(),
+            message: "a pod or deployment needs its namespace".into(),
+        });
     }
     let state = ClusterState::gather(reader, ns, MAX_LOGS).await?;
     let findings = analyze_scoped(&state, ns);
     let (scope, findings, target_status) = match (&args.pod, &args.name) {
         (Some(pod), _) => {
             let ns = ns.unwrap_or_default();
-            let Some(p) = state.pods.iter().find(|p| k8s::name(&p.metadata) == pod && k8s::namespace(&p.metadata) == ns) else {
+            let Some(p) =
+                state.pods.iter().find(|p| k8s::name(&p.metadata) == pod && k8s::namespace(&p.metadata) == ns)
+            else {
                 return Err(Error::NotFound { what: format!("pod {ns}/{pod}") });
             };
             let owner = state.controller_of(&p.metadata);
             // Objects named after the workload (its HPA, Service, PDB) belong to the target too.
             let keep: Vec<Finding> = findings
                 .into_iter()
-                .filter(|f| concerns(f, "Pod", ns, pod) || owner.as_ref().is_some_and(|(k, n)| concerns(f, k, ns, n) || (f.namespace == ns && &f.name == n)))
+                .filter(|f| {
+                    concerns(f, "Pod", ns, pod)
+                        || owner
+                            .as_ref()
+                            .is_some_and(|(k, n)| concerns(f, k, ns, n) || (f.namespace == ns && &f.name == n))
+                })
                 .collect();
             let status = format!(
                 "pod {ns}/{pod}: {} ({} ready), {} restarts",
@@ -55,14 +65,20 @@ pub(super) async fn analyze_pod_issues(reader: &dyn ClusterReader, args: &Args) 
         }
         (None, Some(dep)) => {
             let ns = ns.unwrap_or_default();
-            let Some(d) = state.deployments.iter().find(|d| k8s::name(&d.metadata) == dep && k8s::namespace(&d.metadata) == ns) else {
+            let Some(d) =
+                state.deployments.iter().find(|d| k8s::name(&d.metadata) == dep && k8s::namespace(&d.metadata) == ns)
+            else {
                 return Err(Error::NotFound { what: format!("deployment {ns}/{dep}") });
             };
             let pods = state.pods_of("Deployment", ns, dep);
             let pod_names: Vec<&str> = pods.iter().map(|p| k8s::name(&p.metadata)).collect();
             let keep: Vec<Finding> = findings
                 .into_iter()
-                .filter(|f| concerns(f, "Deployment", ns, dep) || pod_names.iter().any(|p| concerns(f, "Pod", ns, p)) || (f.namespace == ns && &f.name == dep))
+                .filter(|f| {
+                    concerns(f, "Deployment", ns, dep)
+                        || pod_names.iter().any(|p| concerns(f, "Pod", ns, p))
+                        || (f.namespace == ns && &f.name == dep)
+                })
                 .collect();
             let st = d.status.as_ref();
             let status = format!(
@@ -82,7 +98,11 @@ pub(super) async fn analyze_pod_issues(reader: &dyn ClusterReader, args: &Args) 
 
 fn ready_text(p: &k8s_openapi::api::core::v1::Pod) -> String {
     let cs = k8s::container_statuses(p);
-    format!("{}/{}", cs.iter().filter(|c| c.ready).count(), cs.len().max(p.spec.as_ref().map_or(0, |s| s.containers.len())))
+    format!(
+        "{}/{}",
+        cs.iter().filter(|c| c.ready).count(),
+        cs.len().max(p.spec.as_ref().map_or(0, |s| s.containers.len()))
+    )
 }
 
 /// Whether a finding is about the object, or has it in its chain.

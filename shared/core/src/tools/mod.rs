@@ -94,7 +94,9 @@ pub async fn run(reader: &dyn ClusterReader, tool: &str, args: &Value) -> Result
             return Err(Error::Backend {
                 class: crate::ErrorClass::NotImplemented,
                 operation: other.to_string(),
-                message: "this AWS tool needs AWS access: run against an EKS cluster (--eks-cluster) with AWS credentials".into(),
+                message:
+                    "this AWS tool needs AWS access: run against an EKS cluster (--eks-cluster) with AWS credentials"
+                        .into(),
                 source: None,
             });
         }

@@ -94,9 +94,7 @@ fn row(s: &Service, endpoints: &[Endpoints], pods: &[Pod]) -> ServiceRow {
         .iter()
         .filter(|p| k8s::namespace(&p.metadata) == ns && selector_matches(&selector, p.metadata.labels.as_ref()))
         .collect();
-    let problem = if type_ == "ExternalName" || selector.is_empty() {
-        None
-    } else if !ready.is_empty() {
+    let problem = if type_ == "ExternalName" || selector.is_empty() || !ready.is_empty() {
         None
     } else if matching.is_empty() {
         Some(format!("no endpoints: selector {} matches no pods in namespace {ns}", labels_string(&selector)))

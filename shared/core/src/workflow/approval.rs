@@ -77,14 +77,20 @@ pub async fn request(
     if approvals.get(&id).await?.is_some() {
         return Ok(json!({"approval_id": id, "status": "already requested"}));
     }
-    let mut inv = state.get_investigation(&ev.investigation_id).await?.ok_or_else(|| Error::NotFound { what: format!("investigation {}", ev.investigation_id) })?;
+    let mut inv = state
+        .get_investigation(&ev.investigation_id)
+        .await?
+        .ok_or_else(|| Error::NotFound { what: format!("investigation {}", ev.investigation_id) })?;
     let evidence: Vec<String> = inv
         .answer
         .iter()
         .flat_map(|a| a.findings.iter())
         .chain(latest_findings(state, &ev.investigation_id).await.iter())
         .take(1)
-        .flat_map(|f| std::iter::once(format!("{} {}/{}: {}", f.kind, f.namespace, f.name, f.message)).chain(f.evidence.iter().take(6).cloned()))
+        .flat_map(|f| {
+            std::iter::once(format!("{} {}/{}: {}", f.kind, f.namespace, f.name, f.message))
+                .chain(f.evidence.iter().take(6).cloned())
+        })
         .collect();
     let timeout = ev.timeout_seconds.unwrap_or(900);
     let req = ApprovalRequest {
@@ -108,18 +114,25 @@ pub async fn request(
         decided_at: None,
         reason: None,
         comment: None,
-        execution_link: ev.execution_id.as_deref().map(|e| links.execution_link.map_or_else(|| e.to_string(), |f| f(e))),
+        execution_link: ev
+            .execution_id
+            .as_deref()
+            .map(|e| links.execution_link.map_or_else(|| e.to_string(), |f| f(e))),
     };
     approvals.create(&req, token).await?;
     audit
-        .append(&ev.investigation_id, SYSTEM_ACTOR, AuditKind::ApprovalRequested {
-            approval_id: id.clone(),
-            tool: req.tool.clone(),
-            args: req.args.clone(),
-            action_hash: req.action_hash.clone(),
-            diff: req.diff.clone(),
-            expires_at: req.expires_at.to_string(),
-        })
+        .append(
+            &ev.investigation_id,
+            SYSTEM_ACTOR,
+            AuditKind::ApprovalRequested {
+                approval_id: id.clone(),
+                tool: req.tool.clone(),
+                args: req.args.clone(),
+                action_hash: req.action_hash.clone(),
+                diff: req.diff.clone(),
+                expires_at: req.expires_at.to_string(),
+            },
+        )
         .await?;
     inv.status = InvestigationStatus::WaitingApproval;
     inv.updated_at = now;
@@ -170,7 +183,13 @@ pub fn notification(req: &ApprovalRequest, links: &ApprovalLinks) -> (String, St
 ///
 /// # Errors
 /// Store errors.
-pub async fn expire(state: &dyn StateStore, audit: &dyn AuditLog, approvals: &dyn ApprovalStore, ev: &ApprovalEvent, now: Timestamp) -> Result<Value> {
+pub async fn expire(
+    state: &dyn StateStore,
+    audit: &dyn AuditLog,
+    approvals: &dyn ApprovalStore,
+    ev: &ApprovalEvent,
+    now: Timestamp,
+) -> Result<Value> {
     let id = approval_id(&ev.investigation_id, &ev.call_id);
     let Some(existing) = approvals.get(&id).await? else {
         return Ok(json!({"approval_id": id, "status": "none"}));
@@ -178,7 +197,16 @@ pub async fn expire(state: &dyn StateStore, audit: &dyn AuditLog, approvals: &dy
     if existing.status == ApprovalStatus::Pending {
         approvals.expire(&id, now).await?;
         audit
-            .append(&ev.investigation_id, SYSTEM_ACTOR, AuditKind::ApprovalDecided { approval_id: id.clone(), decision: "expired".into(), by: SYSTEM_ACTOR.into(), reason: Some("no decision before the timeout".into()) })
+            .append(
+                &ev.investigation_id,
+                SYSTEM_ACTOR,
+                AuditKind::ApprovalDecided {
+                    approval_id: id.clone(),
+                    decision: "expired".into(),
+                    by: SYSTEM_ACTOR.into(),
+                    reason: Some("no decision before the timeout".into()),
+                },
+            )
             .await?;
     }
     if let Some(mut inv) = state.get_investigation(&ev.investigation_id).await? {
@@ -206,12 +234,24 @@ pub async fn decide(
         return Err(Error::InvalidArgs { tool: "reject".into(), message: "a rejection needs a reason".into() });
     }
     if decision.by.trim().is_empty() {
-        return Err(Error::InvalidArgs { tool: "approve".into(), message: "a decision needs the name of who decides".into() });
+        return Err(Error::InvalidArgs {
+            tool: "approve".into(),
+            message: "a decision needs the name of who decides".into(),
+        });
     }
     let (req, token) = approvals.decide(id, decision, now).await?;
     let word = if decision.approve { "approved" } else { "rejected" };
     audit
-        .append(&req.investigation_id, &decision.by, AuditKind::ApprovalDecided { approval_id: id.to_string(), decision: word.into(), by: decision.by.clone(), reason: decision.reason.clone().or_else(|| decision.comment.clone()) })
+        .append(
+            &req.investigation_id,
+            &decision.by,
+            AuditKind::ApprovalDecided {
+                approval_id: id.to_string(),
+                decision: word.into(),
+                by: decision.by.clone(),
+                reason: decision.reason.clone().or_else(|| decision.comment.clone()),
+            },
+        )
         .await?;
     if let Some(mut inv) = state.get_investigation(&req.investigation_id).await? {
         inv.status = InvestigationStatus::Running;

@@ -5,9 +5,9 @@
 //! The state machine passes only ids and small descriptors; transcripts and tool outputs live
 //! in the [`StateStore`](crate::ports::StateStore).
 
+pub mod approval;
 mod events;
 mod reason;
-pub mod approval;
 mod tool;
 pub mod write;
 

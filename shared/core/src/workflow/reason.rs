@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use super::events::{CallDescriptor, ReasonEvent, ReasonOut, StepDescriptor};
 use super::{SYSTEM_ACTOR, WorkflowConfig};
 use crate::agent::audit::AuditKind;
-use crate::agent::{Answer, Block, Investigation, InvestigationStatus, Message, ProposedAction, ReasonInput, Role, Step, ToolCall};
+use crate::agent::{
+    Answer, Block, Investigation, InvestigationStatus, Message, ProposedAction, ReasonInput, Role, Step, ToolCall,
+};
 use crate::catalog::{self, ToolClass, ToolHome};
 use crate::error::{Error, ErrorClass, Result};
 use crate::ports::{AuditLog, Notifier, Reasoner, StateStore};
@@ -35,17 +37,28 @@ pub const MAX_QUESTION_BYTES: usize = 4096;
 /// # Errors
 /// `InvalidArgs` for an empty or oversized question; `NotFound` for an unknown
 /// `continue_from`; store errors.
-pub async fn start_investigation(state: &dyn StateStore, audit: &dyn AuditLog, req: StartRequest, now: Timestamp) -> Result<Investigation> {
+pub async fn start_investigation(
+    state: &dyn StateStore,
+    audit: &dyn AuditLog,
+    req: StartRequest,
+    now: Timestamp,
+) -> Result<Investigation> {
     let question = req.question.trim().to_string();
     if question.is_empty() {
         return Err(Error::InvalidArgs { tool: "ask".into(), message: "the question is empty".into() });
     }
     if question.len() > MAX_QUESTION_BYTES {
-        return Err(Error::InvalidArgs { tool: "ask".into(), message: format!("the question is longer than {MAX_QUESTION_BYTES} bytes") });
+        return Err(Error::InvalidArgs {
+            tool: "ask".into(),
+            message: format!("the question is longer than {MAX_QUESTION_BYTES} bytes"),
+        });
     }
     let mut inv = match &req.continue_from {
         Some(id) => {
-            let mut inv = state.get_investigation(id).await?.ok_or_else(|| Error::NotFound { what: format!("investigation {id}") })?;
+            let mut inv = state
+                .get_investigation(id)
+                .await?
+                .ok_or_else(|| Error::NotFound { what: format!("investigation {id}") })?;
             inv.status = InvestigationStatus::Running;
             inv.answer = None;
             inv.error = None;
@@ -113,7 +126,8 @@ pub async fn reason_step(
 ) -> Result<ReasonOut> {
     let id = ev.investigation_id.clone();
     let timeout = ev.approval_timeout_seconds.unwrap_or(cfg.approval_timeout_seconds);
-    let mut inv = state.get_investigation(&id).await?.ok_or_else(|| Error::NotFound { what: format!("investigation {id}") })?;
+    let mut inv =
+        state.get_investigation(&id).await?.ok_or_else(|| Error::NotFound { what: format!("investigation {id}") })?;
     let mut messages = state.messages(&id).await?;
     record_outcomes(state, audit, &inv, &ev, &messages).await?;
     let mut results = state.results(&id).await?;
@@ -128,7 +142,8 @@ pub async fn reason_step(
     }
     let turns_left = cfg.budget.max_turns.saturating_sub(inv.turns);
     // Reasoners that read structure get each result's typed data by its reference.
-    let data: std::collections::BTreeMap<String, Value> = results.iter().filter_map(|(k, v)| v.get("data").map(|d| (k.clone(), d.clone()))).collect();
+    let data: std::collections::BTreeMap<String, Value> =
+        results.iter().filter_map(|(k, v)| v.get("data").map(|d| (k.clone(), d.clone()))).collect();
     let input = ReasonInput {
         investigation_id: &id,
         messages: &messages,
@@ -147,7 +162,9 @@ pub async fn reason_step(
         }
         text.push_str("\n\n(The turn budget was reached; this answer uses what was gathered so far.)");
         out.message = Message { role: Role::Assistant, content: vec![Block::Text { text: text.clone() }] };
-        out.step = Step::Answer { answer: Answer { text, budget_note: Some("turn budget reached".into()), ..Answer::default() } };
+        out.step = Step::Answer {
+            answer: Answer { text, budget_note: Some("turn budget reached".into()), ..Answer::default() },
+        };
     }
     state.append_message(&id, messages.len() as u32, &out.message).await?;
     inv.turns += 1;
@@ -157,7 +174,16 @@ pub async fn reason_step(
     results.clear();
     inv.steps.push(label.clone());
     audit
-        .append(&id, SYSTEM_ACTOR, AuditKind::ReasoningStep { model: out.model.clone(), step: label, input_tokens: out.usage.input_tokens, output_tokens: out.usage.output_tokens })
+        .append(
+            &id,
+            SYSTEM_ACTOR,
+            AuditKind::ReasoningStep {
+                model: out.model.clone(),
+                step: label,
+                input_tokens: out.usage.input_tokens,
+                output_tokens: out.usage.output_tokens,
+            },
+        )
         .await?;
     state.put_investigation(&inv).await?;
     Ok(ReasonOut { investigation_id: id, step: descriptor, approval_timeout_seconds: timeout })
@@ -182,7 +208,17 @@ async fn police(
         Step::Propose { call_id, action } => {
             if !inv.writes {
                 let why = "writes are off for this investigation: nothing can be changed; describe the action in the answer instead".to_string();
-                audit.append(&inv.id, SYSTEM_ACTOR, AuditKind::ActionRefused { tool: action.tool.clone(), args: action.args.clone(), reason: why.clone() }).await?;
+                audit
+                    .append(
+                        &inv.id,
+                        SYSTEM_ACTOR,
+                        AuditKind::ActionRefused {
+                            tool: action.tool.clone(),
+                            args: action.args.clone(),
+                            reason: why.clone(),
+                        },
+                    )
+                    .await?;
                 refuse(call_id, format!("refused: {why}")).await?;
                 return Ok((StepDescriptor::Tools { calls: Vec::new() }, format!("refused:{}", action.tool)));
             }
@@ -196,19 +232,32 @@ async fn police(
                     Ok((StepDescriptor::Tools { calls: Vec::new() }, format!("refused:{}", action.tool)))
                 }
                 Err(e) => {
-                    audit.append(&inv.id, SYSTEM_ACTOR, AuditKind::ActionRefused { tool: action.tool.clone(), args: action.args.clone(), reason: e.to_string() }).await?;
+                    audit
+                        .append(
+                            &inv.id,
+                            SYSTEM_ACTOR,
+                            AuditKind::ActionRefused {
+                                tool: action.tool.clone(),
+                                args: action.args.clone(),
+                                reason: e.to_string(),
+                            },
+                        )
+                        .await?;
                     refuse(call_id, format!("error: {e}")).await?;
                     Ok((StepDescriptor::Tools { calls: Vec::new() }, format!("refused:{}", action.tool)))
                 }
             }
         }
         Step::Tools { calls } => {
-            let writes: Vec<&ToolCall> = calls.iter().filter(|c| catalog::find(&c.tool).is_ok_and(|t| t.class == ToolClass::Write)).collect();
+            let writes: Vec<&ToolCall> =
+                calls.iter().filter(|c| catalog::find(&c.tool).is_ok_and(|t| t.class == ToolClass::Write)).collect();
             let only_one_write = writes.len() == 1 && calls.len() == 1;
             if only_one_write && inv.writes {
                 let c = &calls[0];
-                let action = ProposedAction { tool: c.tool.clone(), args: c.args.clone(), summary: summary_of(c, message) };
-                return Box::pin(police(state, audit, inv, Step::Propose { call_id: c.id.clone(), action }, message)).await;
+                let action =
+                    ProposedAction { tool: c.tool.clone(), args: c.args.clone(), summary: summary_of(c, message) };
+                return Box::pin(police(state, audit, inv, Step::Propose { call_id: c.id.clone(), action }, message))
+                    .await;
             }
             let mut out = Vec::new();
             let mut names = Vec::new();
@@ -222,10 +271,25 @@ async fn police(
                         } else {
                             "writes are off for this investigation: nothing can be changed; describe the action in the answer instead".to_string()
                         };
-                        audit.append(&inv.id, SYSTEM_ACTOR, AuditKind::ActionRefused { tool: c.tool.clone(), args: c.args.clone(), reason: why.clone() }).await?;
+                        audit
+                            .append(
+                                &inv.id,
+                                SYSTEM_ACTOR,
+                                AuditKind::ActionRefused {
+                                    tool: c.tool.clone(),
+                                    args: c.args.clone(),
+                                    reason: why.clone(),
+                                },
+                            )
+                            .await?;
                         refuse(c.id.clone(), format!("refused: {why}")).await?;
                     }
-                    Ok(spec) => out.push(CallDescriptor { id: c.id, tool: c.tool, args: c.args, home: home_name(spec.home).into() }),
+                    Ok(spec) => out.push(CallDescriptor {
+                        id: c.id,
+                        tool: c.tool,
+                        args: c.args,
+                        home: home_name(spec.home).into(),
+                    }),
                 }
             }
             Ok((StepDescriptor::Tools { calls: out }, format!("tools:{}", names.join(","))))
@@ -234,7 +298,9 @@ async fn police(
 }
 
 async fn refuse_call(state: &dyn StateStore, id: String, call_id: String, text: String) -> Result<()> {
-    state.put_result(&id, &call_id, &json!({"ok": false, "text": text, "data": {"executed": false, "refused": text}})).await
+    state
+        .put_result(&id, &call_id, &json!({"ok": false, "text": text, "data": {"executed": false, "refused": text}}))
+        .await
 }
 
 fn summary_of(c: &ToolCall, message: &Message) -> String {
@@ -264,20 +330,30 @@ fn step_from_message(m: &Message, inv: &Investigation) -> StepDescriptor {
     if uses.is_empty() {
         return StepDescriptor::Answer;
     }
-    if let [(id, name, input)] = uses.as_slice() {
-        if inv.writes && catalog::find(name).is_ok_and(|t| t.class == ToolClass::Write) {
-            return StepDescriptor::Propose {
-                call_id: (*id).clone(),
-                action: ProposedAction { tool: (*name).clone(), args: (*input).clone(), summary: m.text().lines().next().unwrap_or_default().to_string() },
-            };
-        }
+    if let [(id, name, input)] = uses.as_slice()
+        && inv.writes
+        && catalog::find(name).is_ok_and(|t| t.class == ToolClass::Write)
+    {
+        return StepDescriptor::Propose {
+            call_id: (*id).clone(),
+            action: ProposedAction {
+                tool: (*name).clone(),
+                args: (*input).clone(),
+                summary: m.text().lines().next().unwrap_or_default().to_string(),
+            },
+        };
     }
     StepDescriptor::Tools {
         calls: uses
             .into_iter()
             .filter_map(|(id, name, input)| {
                 let spec = catalog::find(name).ok()?;
-                (spec.class == ToolClass::Read).then(|| CallDescriptor { id: id.clone(), tool: name.clone(), args: input.clone(), home: home_name(spec.home).into() })
+                (spec.class == ToolClass::Read).then(|| CallDescriptor {
+                    id: id.clone(),
+                    tool: name.clone(),
+                    args: input.clone(),
+                    home: home_name(spec.home).into(),
+                })
             })
             .collect(),
     }
@@ -285,15 +361,30 @@ fn step_from_message(m: &Message, inv: &Investigation) -> StepDescriptor {
 
 /// Stores the outcome of a proposal (plan refused, rejected, expired, executed, failed) as the
 /// result of its tool-use id, and records tool failures the Map caught.
-async fn record_outcomes(state: &dyn StateStore, audit: &dyn AuditLog, inv: &Investigation, ev: &ReasonEvent, _messages: &[Message]) -> Result<()> {
+async fn record_outcomes(
+    state: &dyn StateStore,
+    audit: &dyn AuditLog,
+    inv: &Investigation,
+    ev: &ReasonEvent,
+    _messages: &[Message],
+) -> Result<()> {
     let id = &inv.id;
     if let Some(StepDescriptor::Propose { call_id, action }) = &ev.step {
-        let s = |v: &Option<Value>, k: &str| v.as_ref().and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string);
+        let s =
+            |v: &Option<Value>, k: &str| v.as_ref().and_then(|v| v.get(k)).and_then(Value::as_str).map(str::to_string);
         let (ok, text, data) = if let Some(err) = &ev.action_error {
             let cause = cause_message(&err.cause);
             match s(&ev.decision, "by") {
-                Some(by) => (false, format!("Approved by {by}, but the change failed ({}): {cause}. Nothing was changed.", err.error), json!({"executed": false, "error": err.error})),
-                None => (false, format!("The change could not be prepared ({}): {cause}. Nothing was changed.", err.error), json!({"executed": false, "error": err.error})),
+                Some(by) => (
+                    false,
+                    format!("Approved by {by}, but the change failed ({}): {cause}. Nothing was changed.", err.error),
+                    json!({"executed": false, "error": err.error}),
+                ),
+                None => (
+                    false,
+                    format!("The change could not be prepared ({}): {cause}. Nothing was changed.", err.error),
+                    json!({"executed": false, "error": err.error}),
+                ),
             }
         } else if let Some(exec) = &ev.executed {
             let ok = exec.get("ok").and_then(Value::as_bool).unwrap_or(false);
@@ -302,15 +393,30 @@ async fn record_outcomes(state: &dyn StateStore, audit: &dyn AuditLog, inv: &Inv
             data["executed"] = json!(ok);
             (ok, text, data)
         } else if let Some(t) = &ev.approval_timeout {
-            (false, format!("The approval request for \"{}\" expired with no decision ({}); nothing was changed.", action.summary, t.error), json!({"executed": false, "decision": "expired"}))
+            (
+                false,
+                format!(
+                    "The approval request for \"{}\" expired with no decision ({}); nothing was changed.",
+                    action.summary, t.error
+                ),
+                json!({"executed": false, "decision": "expired"}),
+            )
         } else if let Some(d) = &ev.decision {
             let by = s(&ev.decision, "by").unwrap_or_else(|| "the approver".into());
             let reason = s(&ev.decision, "reason").unwrap_or_else(|| "no reason given".into());
             let decision = s(&ev.decision, "decision").unwrap_or_else(|| "rejected".into());
-            (false, format!("{} {decision} by {by}: {reason}. Nothing was changed.", action.summary), json!({"executed": false, "decision": decision, "by": by, "detail": d}))
+            (
+                false,
+                format!("{} {decision} by {by}: {reason}. Nothing was changed.", action.summary),
+                json!({"executed": false, "decision": decision, "by": by, "detail": d}),
+            )
         } else if let Some(p) = &ev.plan {
             let why = s(&ev.plan, "text").unwrap_or_else(|| "the plan was refused".into());
-            (false, format!("Refused before approval: {why}. Nothing was changed."), json!({"executed": false, "refused": why, "plan": p}))
+            (
+                false,
+                format!("Refused before approval: {why}. Nothing was changed."),
+                json!({"executed": false, "refused": why, "plan": p}),
+            )
         } else {
             return Ok(());
         };
@@ -323,10 +429,24 @@ async fn record_outcomes(state: &dyn StateStore, audit: &dyn AuditLog, inv: &Inv
     if let Some(outcomes) = &ev.outcomes {
         let stored = state.results(id).await?;
         for o in outcomes.iter().filter(|o| !o.ok && !stored.contains_key(&o.call_id)) {
-            let text = format!("error: {}: {}", o.error.as_deref().unwrap_or("the tool failed"), o.cause.as_deref().unwrap_or(""));
+            let text = format!(
+                "error: {}: {}",
+                o.error.as_deref().unwrap_or("the tool failed"),
+                o.cause.as_deref().unwrap_or("")
+            );
             state.put_result(id, &o.call_id, &json!({"ok": false, "text": text})).await?;
             audit
-                .append(id, SYSTEM_ACTOR, AuditKind::ToolCall { tool: "?".into(), args: json!({"call_id": o.call_id}), ok: false, result_digest: crate::agent::audit::digest(&text), result_bytes: text.len() })
+                .append(
+                    id,
+                    SYSTEM_ACTOR,
+                    AuditKind::ToolCall {
+                        tool: "?".into(),
+                        args: json!({"call_id": o.call_id}),
+                        ok: false,
+                        result_digest: crate::agent::audit::digest(&text),
+                        result_bytes: text.len(),
+                    },
+                )
                 .await?;
         }
     }
@@ -335,7 +455,11 @@ async fn record_outcomes(state: &dyn StateStore, audit: &dyn AuditLog, inv: &Inv
 
 /// The user message answering every tool use of the last assistant message, from the stored
 /// results; `None` when the last message is not an assistant message with tool uses.
-fn results_message(messages: &[Message], results: &std::collections::BTreeMap<String, Value>, max_bytes: usize) -> Option<Message> {
+fn results_message(
+    messages: &[Message],
+    results: &std::collections::BTreeMap<String, Value>,
+    max_bytes: usize,
+) -> Option<Message> {
     let last = messages.last().filter(|m| m.role == Role::Assistant)?;
     let ids: Vec<&String> = last
         .content
@@ -357,7 +481,12 @@ fn results_message(messages: &[Message], results: &std::collections::BTreeMap<St
                 text: bound_text(r.get("text").and_then(Value::as_str).unwrap_or_default().to_string(), max_bytes),
                 data_ref: r.get("data").map(|_| id.clone()),
             },
-            None => Block::ToolResult { id: id.clone(), ok: false, text: "error: the tool did not run".into(), data_ref: None },
+            None => Block::ToolResult {
+                id: id.clone(),
+                ok: false,
+                text: "error: the tool did not run".into(),
+                data_ref: None,
+            },
         })
         .collect();
     Some(Message { role: Role::User, content })
@@ -367,17 +496,28 @@ fn results_message(messages: &[Message], results: &std::collections::BTreeMap<St
 ///
 /// # Errors
 /// Store errors; a notification failure is logged, not fatal.
-pub async fn finalize(state: &dyn StateStore, audit: &dyn AuditLog, notifier: &dyn Notifier, ev: &ReasonEvent, now: Timestamp) -> Result<Value> {
+pub async fn finalize(
+    state: &dyn StateStore,
+    audit: &dyn AuditLog,
+    notifier: &dyn Notifier,
+    ev: &ReasonEvent,
+    now: Timestamp,
+) -> Result<Value> {
     let id = &ev.investigation_id;
-    let mut inv = state.get_investigation(id).await?.ok_or_else(|| Error::NotFound { what: format!("investigation {id}") })?;
+    let mut inv =
+        state.get_investigation(id).await?.ok_or_else(|| Error::NotFound { what: format!("investigation {id}") })?;
     let text = inv.answer.as_ref().map(|a| a.text.clone()).unwrap_or_default();
     if inv.status != InvestigationStatus::Succeeded {
         inv.status = InvestigationStatus::Succeeded;
         inv.updated_at = now;
         state.put_investigation(&inv).await?;
-        audit.append(id, SYSTEM_ACTOR, AuditKind::Answer { text: crate::agent::redact::redact(&text).into_owned() }).await?;
+        audit
+            .append(id, SYSTEM_ACTOR, AuditKind::Answer { text: crate::agent::redact::redact(&text).into_owned() })
+            .await?;
         let first = text.lines().next().unwrap_or_default();
-        if let Err(e) = notifier.notify(&format!("Investigation {id} answered"), &format!("{}\n\n{first}", inv.question)).await {
+        if let Err(e) =
+            notifier.notify(&format!("Investigation {id} answered"), &format!("{}\n\n{first}", inv.question)).await
+        {
             tracing::warn!(investigation_id = %id, error = %e, "answer notification failed");
         }
     }
@@ -390,7 +530,10 @@ pub async fn finalize(state: &dyn StateStore, audit: &dyn AuditLog, notifier: &d
 /// Store errors.
 pub async fn fail(state: &dyn StateStore, audit: &dyn AuditLog, ev: &ReasonEvent, now: Timestamp) -> Result<Value> {
     let id = &ev.investigation_id;
-    let (error, cause) = ev.failure.as_ref().map_or(("Aiops.Unknown".to_string(), String::new()), |f| (f.error.clone(), f.cause.clone()));
+    let (error, cause) = ev
+        .failure
+        .as_ref()
+        .map_or(("Aiops.Unknown".to_string(), String::new()), |f| (f.error.clone(), f.cause.clone()));
     let message = cause_message(&cause);
     if let Some(mut inv) = state.get_investigation(id).await? {
         inv.status = InvestigationStatus::Failed;

@@ -16,7 +16,13 @@ use crate::tools::{self, ToolOutput, bound_text};
 ///
 /// # Errors
 /// Throttled or transient backend errors, and store errors.
-pub async fn run_tool_call(reader: &dyn ClusterReader, state: &dyn StateStore, audit: &dyn AuditLog, max_bytes: usize, ev: ToolEvent) -> Result<ToolOutcome> {
+pub async fn run_tool_call(
+    reader: &dyn ClusterReader,
+    state: &dyn StateStore,
+    audit: &dyn AuditLog,
+    max_bytes: usize,
+    ev: ToolEvent,
+) -> Result<ToolOutcome> {
     let result = tools::run(reader, &ev.call.tool, &ev.call.args).await;
     record_tool_result(state, audit, max_bytes, &ev, result).await
 }
@@ -50,7 +56,23 @@ pub async fn record_tool_result(
     }
     state.put_result(inv, &call.id, &stored).await?;
     audit
-        .append(inv, SYSTEM_ACTOR, AuditKind::ToolCall { tool: call.tool.clone(), args: call.args.clone(), ok, result_digest: digest(&text), result_bytes: text.len() })
+        .append(
+            inv,
+            SYSTEM_ACTOR,
+            AuditKind::ToolCall {
+                tool: call.tool.clone(),
+                args: call.args.clone(),
+                ok,
+                result_digest: digest(&text),
+                result_bytes: text.len(),
+            },
+        )
         .await?;
-    Ok(ToolOutcome { call_id: call.id.clone(), ok, error, cause: (!ok).then(|| text.clone()), data_ref: Some(call.id.clone()) })
+    Ok(ToolOutcome {
+        call_id: call.id.clone(),
+        ok,
+        error,
+        cause: (!ok).then(|| text.clone()),
+        data_ref: Some(call.id.clone()),
+    })
 }

@@ -102,7 +102,13 @@ pub async fn plan(d: &WriteDeps<'_>, ev: &WriteEvent, now: Timestamp) -> Result<
     let ns = a.args.get("namespace").and_then(Value::as_str).unwrap_or_default().to_string();
     let name = a.args.get("deployment").and_then(Value::as_str).unwrap_or_default().to_string();
     let refuse = |why: String| async move {
-        d.audit.append(&ev.investigation_id, SYSTEM_ACTOR, AuditKind::ActionRefused { tool: a.tool.clone(), args: a.args.clone(), reason: why.clone() }).await?;
+        d.audit
+            .append(
+                &ev.investigation_id,
+                SYSTEM_ACTOR,
+                AuditKind::ActionRefused { tool: a.tool.clone(), args: a.args.clone(), reason: why.clone() },
+            )
+            .await?;
         Ok::<Value, Error>(json!({"ok": false, "plan_id": Value::Null, "text": why}))
     };
     if let Err(e) = crate::catalog::validate(&a.tool, &a.args) {
@@ -154,10 +160,18 @@ fn to_write_patch(kind: &str, patch: Value) -> WritePatch {
     }
 }
 
-async fn build_patch(reader: &dyn ClusterReader, a: &ProposedAction, dep: &Value, rv: &str, now: Timestamp) -> Result<(String, Value)> {
+async fn build_patch(
+    reader: &dyn ClusterReader,
+    a: &ProposedAction,
+    dep: &Value,
+    rv: &str,
+    now: Timestamp,
+) -> Result<(String, Value)> {
     let meta = json!({"resourceVersion": rv});
     match a.tool.as_str() {
-        "scale_deployment" => Ok(("strategic".into(), json!({"metadata": meta, "spec": {"replicas": a.args["replicas"]}}))),
+        "scale_deployment" => {
+            Ok(("strategic".into(), json!({"metadata": meta, "spec": {"replicas": a.args["replicas"]}})))
+        }
         "restart_deployment" => Ok((
             "strategic".into(),
             json!({"metadata": meta, "spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now.to_string()}}}}}),
@@ -165,9 +179,18 @@ async fn build_patch(reader: &dyn ClusterReader, a: &ProposedAction, dep: &Value
         "set_container_resources" => {
             let mut limits = serde_json::Map::new();
             let mut requests = serde_json::Map::new();
-            for (arg, section, res) in [("memory_limit", 0, "memory"), ("cpu_limit", 0, "cpu"), ("memory_request", 1, "memory"), ("cpu_request", 1, "cpu")] {
+            for (arg, section, res) in [
+                ("memory_limit", 0, "memory"),
+                ("cpu_limit", 0, "cpu"),
+                ("memory_request", 1, "memory"),
+                ("cpu_request", 1, "cpu"),
+            ] {
                 if let Some(v) = a.args.get(arg).filter(|v| v.is_string()) {
-                    if section == 0 { limits.insert(res.into(), v.clone()) } else { requests.insert(res.into(), v.clone()) };
+                    if section == 0 {
+                        limits.insert(res.into(), v.clone())
+                    } else {
+                        requests.insert(res.into(), v.clone())
+                    };
                 }
             }
             let mut resources = serde_json::Map::new();
@@ -186,22 +209,47 @@ async fn build_patch(reader: &dyn ClusterReader, a: &ProposedAction, dep: &Value
             let ns = a.args["namespace"].as_str().unwrap_or_default();
             let name = a.args["deployment"].as_str().unwrap_or_default();
             let uid = dep.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default();
-            let current = dep.pointer("/metadata/annotations/deployment.kubernetes.io~1revision").and_then(Value::as_str).and_then(|r| r.parse::<i64>().ok()).unwrap_or(0);
-            let rss: Vec<k8s_openapi::api::apps::v1::ReplicaSet> = crate::k8s::decode_all(reader.list(Kind::ReplicaSet, &crate::ports::Scope::namespace(Some(ns))).await?)?;
-            let owned: Vec<&k8s_openapi::api::apps::v1::ReplicaSet> =
-                rss.iter().filter(|rs| rs.metadata.owner_references.iter().flatten().any(|o| o.kind == "Deployment" && (o.uid == uid || o.name == name))).collect();
+            let current = dep
+                .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+                .and_then(Value::as_str)
+                .and_then(|r| r.parse::<i64>().ok())
+                .unwrap_or(0);
+            let rss: Vec<k8s_openapi::api::apps::v1::ReplicaSet> = crate::k8s::decode_all(
+                reader.list(Kind::ReplicaSet, &crate::ports::Scope::namespace(Some(ns))).await?,
+            )?;
+            let owned: Vec<&k8s_openapi::api::apps::v1::ReplicaSet> = rss
+                .iter()
+                .filter(|rs| {
+                    rs.metadata
+                        .owner_references
+                        .iter()
+                        .flatten()
+                        .any(|o| o.kind == "Deployment" && (o.uid == uid || o.name == name))
+                })
+                .collect();
             let target = match a.args.get("revision").and_then(Value::as_i64) {
                 Some(r) => r,
-                None => owned.iter().map(|rs| revision_of(&rs.metadata)).filter(|r| *r < current).max().ok_or_else(|| {
-                    refused(ErrorClass::InvalidInput, format!("deployment {ns}/{name} has no revision before {current} to roll back to"))
-                })?,
+                None => owned.iter().map(|rs| revision_of(&rs.metadata)).filter(|r| *r < current).max().ok_or_else(
+                    || {
+                        refused(
+                            ErrorClass::InvalidInput,
+                            format!("deployment {ns}/{name} has no revision before {current} to roll back to"),
+                        )
+                    },
+                )?,
             };
             if target == current {
-                return Err(refused(ErrorClass::InvalidInput, format!("deployment {ns}/{name} is already at revision {target}")));
+                return Err(refused(
+                    ErrorClass::InvalidInput,
+                    format!("deployment {ns}/{name} is already at revision {target}"),
+                ));
             }
             let rs = owned.iter().find(|rs| revision_of(&rs.metadata) == target).ok_or_else(|| {
                 let have: Vec<String> = owned.iter().map(|rs| revision_of(&rs.metadata).to_string()).collect();
-                refused(ErrorClass::InvalidInput, format!("deployment {ns}/{name} has no revision {target} (revisions: {})", have.join(", ")))
+                refused(
+                    ErrorClass::InvalidInput,
+                    format!("deployment {ns}/{name} has no revision {target} (revisions: {})", have.join(", ")),
+                )
             })?;
             let mut template = serde_json::to_value(&rs.spec.template).unwrap_or(Value::Null);
             if let Some(labels) = template.pointer_mut("/metadata/labels").and_then(Value::as_object_mut) {
@@ -233,14 +281,23 @@ fn diff_into(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
             keys.sort();
             keys.dedup();
             for k in keys {
-                diff_into(&format!("{path}.{k}"), x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), out);
+                diff_into(
+                    &format!("{path}.{k}"),
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
             }
         }
         (Value::Array(x), Value::Array(y)) => {
             for i in 0..x.len().max(y.len()) {
                 let xa = x.get(i).unwrap_or(&Value::Null);
                 let yb = y.get(i).unwrap_or(&Value::Null);
-                let label = yb.get("name").or_else(|| xa.get("name")).and_then(Value::as_str).map_or_else(|| format!("[{i}]"), |n| format!("[{n}]"));
+                let label = yb
+                    .get("name")
+                    .or_else(|| xa.get("name"))
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("[{i}]"), |n| format!("[{n}]"));
                 diff_into(&format!("{path}{label}"), xa, yb, out);
             }
         }
@@ -264,31 +321,61 @@ fn diff_into(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
 pub async fn execute(d: &WriteDeps<'_>, ev: &WriteEvent, now: Timestamp) -> Result<Value> {
     let plan_id = ev.plan_id.clone().unwrap_or_default();
     let plan: Plan = match d.state.get_doc(&format!("PLAN#{plan_id}")).await? {
-        Some(v) => serde_json::from_value(v).map_err(|e| refused(ErrorClass::Fatal, format!("plan {plan_id} is unreadable: {e}")))?,
-        None => return Err(refused(ErrorClass::Forbidden, format!("no plan {plan_id}: nothing was dry-run and approved for this action"))),
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| refused(ErrorClass::Fatal, format!("plan {plan_id} is unreadable: {e}")))?,
+        None => {
+            return Err(refused(
+                ErrorClass::Forbidden,
+                format!("no plan {plan_id}: nothing was dry-run and approved for this action"),
+            ));
+        }
     };
     let hash = action_hash(&ev.action.tool, &ev.action.args);
     if hash != plan.action_hash || plan.investigation_id != ev.investigation_id {
-        return Err(refused(ErrorClass::Forbidden, "the action to execute is not the action that was planned and approved".into()));
+        return Err(refused(
+            ErrorClass::Forbidden,
+            "the action to execute is not the action that was planned and approved".into(),
+        ));
     }
     let approval_id = ev.approval_id.clone().unwrap_or_default();
-    let approval = d.approvals.get(&approval_id).await?.ok_or_else(|| refused(ErrorClass::Forbidden, format!("no approval {approval_id}: refusing to act without one")))?;
-    if approval.plan_id != plan.plan_id || approval.action_hash != hash || approval.investigation_id != ev.investigation_id {
-        return Err(refused(ErrorClass::Forbidden, format!("approval {approval_id} is for a different action; refusing")));
+    let approval = d.approvals.get(&approval_id).await?.ok_or_else(|| {
+        refused(ErrorClass::Forbidden, format!("no approval {approval_id}: refusing to act without one"))
+    })?;
+    if approval.plan_id != plan.plan_id
+        || approval.action_hash != hash
+        || approval.investigation_id != ev.investigation_id
+    {
+        return Err(refused(
+            ErrorClass::Forbidden,
+            format!("approval {approval_id} is for a different action; refusing"),
+        ));
     }
     if approval.status != ApprovalStatus::Approved {
-        return Err(refused(ErrorClass::Forbidden, format!("approval {approval_id} is {}, not approved; refusing", approval.status.as_str())));
+        return Err(refused(
+            ErrorClass::Forbidden,
+            format!("approval {approval_id} is {}, not approved; refusing", approval.status.as_str()),
+        ));
     }
     let lock_key = format!("deployment/{}/{}", plan.namespace, plan.deployment);
     if !d.locks.try_lock(&lock_key, &ev.investigation_id, d.policy.lock_seconds, now).await? {
-        return Err(refused(ErrorClass::Conflict, format!("another action on {lock_key} is in progress; one action at a time per object")));
+        return Err(refused(
+            ErrorClass::Conflict,
+            format!("another action on {lock_key} is in progress; one action at a time per object"),
+        ));
     }
     let result = execute_locked(d, ev, &plan, &approval_id, &hash, now).await;
     d.locks.unlock(&lock_key, &ev.investigation_id).await?;
     result
 }
 
-async fn execute_locked(d: &WriteDeps<'_>, ev: &WriteEvent, plan: &Plan, approval_id: &str, hash: &str, now: Timestamp) -> Result<Value> {
+async fn execute_locked(
+    d: &WriteDeps<'_>,
+    ev: &WriteEvent,
+    plan: &Plan,
+    approval_id: &str,
+    hash: &str,
+    now: Timestamp,
+) -> Result<Value> {
     let approval = d.approvals.consume(approval_id, hash, now).await?;
     let by = approval.decided_by.clone().unwrap_or_else(|| "?".into());
     let after = d.actuator.patch_deployment(&plan.namespace, &plan.deployment, &to_write_patch(&plan.patch_type, plan.patch.clone()), false).await.map_err(|e| {
@@ -320,14 +407,18 @@ async fn execute_locked(d: &WriteDeps<'_>, ev: &WriteEvent, plan: &Plan, approva
     };
     d.state.put_doc(&format!("ACTION#{action_id}"), &serde_json::to_value(&record).unwrap_or(Value::Null)).await?;
     d.audit
-        .append(&ev.investigation_id, &by, AuditKind::ActionExecuted {
-            action_id: action_id.clone(),
-            tool: plan.tool.clone(),
-            args: plan.args.clone(),
-            before: plan.before_spec.clone(),
-            after: record.after_spec.clone(),
-            verification: verification.clone(),
-        })
+        .append(
+            &ev.investigation_id,
+            &by,
+            AuditKind::ActionExecuted {
+                action_id: action_id.clone(),
+                tool: plan.tool.clone(),
+                args: plan.args.clone(),
+                before: plan.before_spec.clone(),
+                after: record.after_spec.clone(),
+                verification: verification.clone(),
+            },
+        )
         .await?;
     if let Some(mut inv) = d.state.get_investigation(&ev.investigation_id).await? {
         inv.executed_actions.push(ExecutedAction {
@@ -341,7 +432,10 @@ async fn execute_locked(d: &WriteDeps<'_>, ev: &WriteEvent, plan: &Plan, approva
         inv.status = crate::agent::InvestigationStatus::Running;
         d.state.put_investigation(&inv).await?;
     }
-    let text = format!("Approved by {by} and executed as action {action_id}: {}.\nChanged:\n{}\nVerification: {verification}\nUndo with: aiops undo {action_id}", plan.summary, plan.diff);
+    let text = format!(
+        "Approved by {by} and executed as action {action_id}: {}.\nChanged:\n{}\nVerification: {verification}\nUndo with: aiops undo {action_id}",
+        plan.summary, plan.diff
+    );
     Ok(json!({"ok": true, "action_id": action_id, "text": text, "verification": verification}))
 }
 
@@ -361,14 +455,21 @@ pub async fn verify(reader: &dyn ClusterReader, ns: &str, name: &str) -> String 
         if observed >= generation && updated >= desired && ready >= desired && available >= desired {
             return format!("rollout complete: {ready}/{desired} pods ready on the new template");
         }
-        last = format!("rollout in progress: generation {generation} (observed {observed}), {updated} updated, {ready}/{desired} ready");
+        last = format!(
+            "rollout in progress: generation {generation} (observed {observed}), {updated} updated, {ready}/{desired} ready"
+        );
         if let Ok(pods) = reader.list(Kind::Pod, &crate::ports::Scope::namespace(Some(ns))).await {
             let reasons: Vec<String> = pods
                 .iter()
-                .filter(|p| p.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| n.starts_with(&format!("{name}-"))))
+                .filter(|p| {
+                    p.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.starts_with(&format!("{name}-")))
+                })
                 .filter_map(|p| {
                     let pod: k8s_openapi::api::core::v1::Pod = crate::k8s::decode(p.clone()).ok()?;
-                    crate::tools::pod_problem(&pod, reader.now()).map(|why| format!("{}: {why}", pod.metadata.name.unwrap_or_default()))
+                    crate::tools::pod_problem(&pod, reader.now())
+                        .map(|why| format!("{}: {why}", pod.metadata.name.unwrap_or_default()))
                 })
                 .take(3)
                 .collect();
@@ -388,7 +489,8 @@ pub async fn verify(reader: &dyn ClusterReader, ns: &str, name: &str) -> String 
 pub async fn undo(d: &WriteDeps<'_>, action_id: &str, by: &str) -> Result<String> {
     let key = format!("ACTION#{action_id}");
     let mut record: ActionRecord = match d.state.get_doc(&key).await? {
-        Some(v) => serde_json::from_value(v).map_err(|e| refused(ErrorClass::Fatal, format!("action {action_id} is unreadable: {e}")))?,
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| refused(ErrorClass::Fatal, format!("action {action_id} is unreadable: {e}")))?,
         None => return Err(Error::NotFound { what: format!("action {action_id}") }),
     };
     if let Some(who) = &record.undone_by {
@@ -405,12 +507,23 @@ pub async fn undo(d: &WriteDeps<'_>, action_id: &str, by: &str) -> Result<String
             ops.push(json!({"op": "replace", "path": format!("/spec/{field}"), "value": v}));
         }
     }
-    d.actuator.patch_deployment(&record.namespace, &record.deployment, &WritePatch::Json(Value::Array(ops)), false).await?;
+    d.actuator
+        .patch_deployment(&record.namespace, &record.deployment, &WritePatch::Json(Value::Array(ops)), false)
+        .await?;
     let verification = verify(d.reader, &record.namespace, &record.deployment).await;
-    d.audit.append(&record.investigation_id, by, AuditKind::ActionUndone { action_id: action_id.to_string(), by: by.to_string() }).await?;
+    d.audit
+        .append(
+            &record.investigation_id,
+            by,
+            AuditKind::ActionUndone { action_id: action_id.to_string(), by: by.to_string() },
+        )
+        .await?;
     record.undone_by = Some(by.to_string());
     d.state.put_doc(&key, &serde_json::to_value(&record).unwrap_or(Value::Null)).await?;
-    Ok(format!("Undid action {action_id} ({}): deployment {}/{} restored to its prior spec. {verification}", record.summary, record.namespace, record.deployment))
+    Ok(format!(
+        "Undid action {action_id} ({}): deployment {}/{} restored to its prior spec. {verification}",
+        record.summary, record.namespace, record.deployment
+    ))
 }
 
 #[cfg(test)]
@@ -421,6 +534,9 @@ mod tests {
     fn diff_names_containers_and_values() {
         let before = json!({"replicas": 1, "template": {"spec": {"containers": [{"name": "app", "resources": {"limits": {"memory": "512Mi"}}}]}}});
         let after = json!({"replicas": 1, "template": {"spec": {"containers": [{"name": "app", "resources": {"limits": {"memory": "1Gi"}}}]}}});
-        assert_eq!(spec_diff(&before, &after), "spec.template.spec.containers[app].resources.limits.memory: 512Mi → 1Gi");
+        assert_eq!(
+            spec_diff(&before, &after),
+            "spec.template.spec.containers[app].resources.limits.memory: 512Mi → 1Gi"
+        );
     }
 }

@@ -42,7 +42,18 @@ fn flatten(findings: &[Finding]) -> Vec<(String, String, String, String, bool)> 
 }
 
 fn matches(f: &Finding, kind: &str, ns: &str, name: &str, reason: Option<&str>) -> bool {
-    f.kind == kind && (ns.is_empty() || f.namespace == ns) && f.name == name && reason.is_none_or(|r| f.reason == r)
+    f.kind == kind
+        && (ns.is_empty() || f.namespace == ns)
+        && name_matches(&f.name, name)
+        && reason.is_none_or(|r| f.reason == r)
+}
+
+/// `name` is an exact name, or `prefix*` from an `also_accept` entry's `name_prefix`.
+fn name_matches(actual: &str, want: &str) -> bool {
+    match want.strip_suffix('*') {
+        Some(prefix) => actual.starts_with(prefix),
+        None => actual == want,
+    }
 }
 
 fn check(dir: &Path) -> Vec<String> {
@@ -61,7 +72,17 @@ fn check(dir: &Path) -> Vec<String> {
     let summary = || {
         findings
             .iter()
-            .map(|f| format!("\n    {} {} {}/{} [{}] {}", f.severity.as_str(), f.kind, f.namespace, f.name, f.reason, f.message))
+            .map(|f| {
+                format!(
+                    "\n    {} {} {}/{} [{}] {}",
+                    f.severity.as_str(),
+                    f.kind,
+                    f.namespace,
+                    f.name,
+                    f.reason,
+                    f.message
+                )
+            })
             .collect::<String>()
     };
     if expect["healthy"].as_bool() == Some(true) {
@@ -78,32 +99,51 @@ fn check(dir: &Path) -> Vec<String> {
         let reason = e["reason"].as_str();
         let mut alternatives = vec![(kind.to_string(), ns.to_string(), fname.to_string(), reason.map(str::to_string))];
         for alt in e["also_accept"].as_array().cloned().unwrap_or_default() {
+            let alt_name = match alt["name_prefix"].as_str() {
+                Some(prefix) => format!("{prefix}*"),
+                None => alt["name"].as_str().unwrap_or(fname).to_string(),
+            };
             alternatives.push((
                 alt["kind"].as_str().unwrap_or(kind).to_string(),
                 alt["namespace"].as_str().unwrap_or(ns).to_string(),
-                alt["name"].as_str().unwrap_or(fname).to_string(),
+                alt_name,
                 alt["reason"].as_str().map(str::to_string),
             ));
         }
-        let found_root = findings.iter().find(|f| alternatives.iter().any(|(k, n, m, r)| matches(f, k, n, m, r.as_deref())));
+        let found_root =
+            findings.iter().find(|f| alternatives.iter().any(|(k, n, m, r)| matches(f, k, n, m, r.as_deref())));
         let found_any = flat.iter().any(|(k, n, m, r, _)| {
-            alternatives.iter().any(|(ak, an, am, ar)| ak == k && (an.is_empty() || an == n) && am == m && ar.as_deref().is_none_or(|x| x == r))
+            alternatives.iter().any(|(ak, an, am, ar)| {
+                ak == k && (an.is_empty() || an == n) && name_matches(m, am) && ar.as_deref().is_none_or(|x| x == r)
+            })
         });
         match (i, found_root) {
             (0, None) => {
-                problems.push(format!("{name}: root cause {kind} {ns}/{fname} [{}] not found as a root finding:{}", reason.unwrap_or("?"), summary()));
+                problems.push(format!(
+                    "{name}: root cause {kind} {ns}/{fname} [{}] not found as a root finding:{}",
+                    reason.unwrap_or("?"),
+                    summary()
+                ));
                 continue;
             }
             (_, None) if !found_any => {
-                problems.push(format!("{name}: finding {kind} {ns}/{fname} [{}] not found, as root or in a chain:{}", reason.unwrap_or("?"), summary()));
+                problems.push(format!(
+                    "{name}: finding {kind} {ns}/{fname} [{}] not found, as root or in a chain:{}",
+                    reason.unwrap_or("?"),
+                    summary()
+                ));
                 continue;
             }
             (_, None) => continue,
             (_, Some(f)) => {
-                if let Some(sev) = e["severity"].as_str().and_then(Severity::parse) {
-                    if f.severity < sev {
-                        problems.push(format!("{name}: {kind} {fname} severity {} below expected {}", f.severity.as_str(), sev.as_str()));
-                    }
+                if let Some(sev) = e["severity"].as_str().and_then(Severity::parse)
+                    && f.severity < sev
+                {
+                    problems.push(format!(
+                        "{name}: {kind} {fname} severity {} below expected {}",
+                        f.severity.as_str(),
+                        sev.as_str()
+                    ));
                 }
                 let text = format!("{} {}", f.message, f.evidence.join(" "));
                 for m in e["must_mention"].as_array().cloned().unwrap_or_default() {
@@ -132,7 +172,10 @@ fn check(dir: &Path) -> Vec<String> {
                 })
         });
         if !ok {
-            problems.push(format!("{name}: expected action {tool} {} not proposed; typed actions: {typed:?}", want["args"]));
+            problems.push(format!(
+                "{name}: expected action {tool} {} not proposed; typed actions: {typed:?}",
+                want["args"]
+            ));
         }
     }
     for bad in expect["must_not_propose"].as_array().cloned().unwrap_or_default() {
