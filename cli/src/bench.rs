@@ -135,3 +135,67 @@ pub fn analyze_table(sizes: &[usize]) -> Result<Vec<Value>, Failure> {
     }
     Ok(rows)
 }
+
+/// `aiops bench tokens`: every corpus question through the workflow with the offline reasoner;
+/// per investigation, the bytes a model would have been sent (system prompt, tools and the
+/// transcript, at every turn) and the input tokens estimated from them.
+pub async fn tokens(corpus: &std::path::Path, output: crate::Output) -> Result<(), Failure> {
+    use std::sync::Arc;
+    let mut dirs: Vec<std::path::PathBuf> = std::fs::read_dir(corpus)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", corpus.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("cluster.yaml").is_file() && p.join("expect.yaml").is_file())
+        .collect();
+    dirs.sort();
+    let mut rows = Vec::new();
+    for dir in &dirs {
+        let text = std::fs::read_to_string(dir.join("expect.yaml")).map_err(anyhow::Error::from)?;
+        let question = text
+            .lines()
+            .find_map(|l| l.strip_prefix("question:"))
+            .map(|q| q.trim().trim_matches('"').to_string())
+            .unwrap_or_default();
+        let data = tempfile::tempdir().map_err(anyhow::Error::from)?;
+        let source = aiops_cli::source::Source::from_snapshot(
+            aiops_core::snapshot::Snapshot::load(dir)?,
+            dir.display().to_string(),
+        )
+        .await?;
+        let notifier: Arc<dyn aiops_core::ports::Notifier> = Arc::new(aiops_local::RecordingNotifier::new());
+        let stack = aiops_cli::local::LocalStack::new(
+            source,
+            Arc::new(aiops_core::agent::offline::OfflineReasoner),
+            notifier,
+            aiops_cli::local::LocalOptions::new(data.path().to_path_buf()),
+        )?;
+        let (inv, _) = aiops_cli::local::run_unattended(&stack, &question).await?;
+        let bytes = aiops_cli::local::model_bytes(&stack, &inv.id).await?;
+        rows.push(json!({"scenario": dir.file_name().and_then(|n| n.to_str()), "turns": inv.turns, "bytes": bytes, "input_tokens": inv.usage.input_tokens}));
+    }
+    let mut toks: Vec<u64> = rows.iter().filter_map(|r| r["input_tokens"].as_u64()).collect();
+    let mut bytes: Vec<u64> = rows.iter().filter_map(|r| r["bytes"].as_u64()).collect();
+    toks.sort_unstable();
+    bytes.sort_unstable();
+    let median = |v: &[u64]| v.get(v.len() / 2).copied().unwrap_or(0);
+    let summary = json!({
+        "scenarios": rows.len(),
+        "input_tokens": {"median": median(&toks), "max": toks.last().copied().unwrap_or(0)},
+        "bytes": {"median": median(&bytes), "max": bytes.last().copied().unwrap_or(0)},
+    });
+    match output {
+        crate::Output::Json => {
+            println!("{}", serde_json::to_string_pretty(&json!({"summary": summary, "rows": rows}))?)
+        }
+        crate::Output::Text => {
+            println!(
+                "{} scenarios: input tokens per investigation median {} max {}; bytes median {} max {}",
+                summary["scenarios"],
+                summary["input_tokens"]["median"],
+                summary["input_tokens"]["max"],
+                summary["bytes"]["median"],
+                summary["bytes"]["max"]
+            );
+        }
+    }
+    Ok(())
+}

@@ -74,6 +74,13 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_values_t = [1000usize, 10000, 50000])]
         sizes: Vec<usize>,
     },
+    /// Bytes and estimated input tokens a model would be sent per investigation, over the
+    /// scenario corpus (offline reasoner driving the workflow).
+    Tokens {
+        /// The corpus folder.
+        #[arg(long, default_value = "tests/snapshots")]
+        corpus: PathBuf,
+    },
     /// One analyzer measurement in this process (used by `bench analyze`).
     #[command(hide = true)]
     AnalyzeOne {
@@ -276,6 +283,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Approve(a) => trail::decide_cmd(&data_dir, cli.output, &a.id, true, None, a.comment).await,
         Command::Reject(r) => trail::decide_cmd(&data_dir, cli.output, &r.id, false, Some(r.reason), None).await,
         Command::Undo(u) => trail::undo_cmd(&data_dir, cli.output, &u.action_id, &u.source).await,
+        Command::Bench(BenchCommand::Tokens { corpus }) => bench::tokens(&corpus, cli.output).await,
         Command::Bench(BenchCommand::AnalyzeOne { pods }) => {
             println!("{}", bench::analyze_one(pods));
             Ok(())

@@ -4,4 +4,5 @@
 mod bedrock;
 mod corpus;
 mod support;
+mod tools;
 mod workflow;

@@ -563,7 +563,12 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
     }
     let Some(target) = target else {
         if called(done, "analyze_pod_issues").is_empty() {
-            return calls(turn, vec![("analyze_pod_issues", json!({"namespace": ns}))]);
+            // A namespace guessed from the question ("in CloudWatch") that holds no pod is not one.
+            let guessed_empty =
+                gets.first().and_then(|d| d.data.as_ref()).and_then(|v| v.get("total")).and_then(Value::as_u64)
+                    == Some(0);
+            let scope = if guessed_empty { None } else { ns };
+            return calls(turn, vec![("analyze_pod_issues", json!({"namespace": scope}))]);
         }
         return finish(q, done, input, turn);
     };
@@ -590,7 +595,7 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
     // (its HPA, a CronJob, a DaemonSet): look at the whole namespace once.
     let pod_healthy = diagnosis(done).and_then(|d| d.get("healthy")).and_then(Value::as_bool).unwrap_or(false);
     if pod_healthy && analyses.len() == 1 {
-        return calls(turn, vec![("analyze_pod_issues", json!({"namespace": pns}))]);
+        return calls(turn, vec![("analyze_pod_issues", json!({"namespace": q.namespace}))]);
     }
     finish(q, done, input, turn)
 }
@@ -598,11 +603,15 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
 /// Whether a finding is about something the question names (stems compared: "backups" finds
 /// `db-backup`).
 fn mentions(f: &Finding, names: &[String]) -> bool {
-    let objects = std::iter::once(f.name.as_str()).chain(f.chain.iter().map(|c| c.name.as_str()));
+    let objects = std::iter::once(f.name.as_str())
+        .chain(std::iter::once(f.namespace.as_str()))
+        .chain(f.chain.iter().map(|c| c.name.as_str()));
     let objects: Vec<&str> = objects.collect();
     names.iter().any(|n| {
         let stem = n.trim_end_matches('s');
         objects.iter().any(|o| *o == n || (stem.len() >= 4 && o.contains(stem)) || (o.len() >= 4 && n.contains(o)))
+            // A long, specific name (a node, a full pod name) in the finding's own words.
+            || (n.len() >= 12 && f.message.contains(n.as_str()))
     })
 }
 
