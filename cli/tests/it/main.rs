@@ -3,6 +3,7 @@
 
 mod bedrock;
 mod corpus;
+mod fixtures;
 mod support;
 mod tools;
 mod workflow;
