@@ -268,7 +268,8 @@ impl LocalStack {
     /// A bad question (empty, too long), an unknown investigation to continue, store errors.
     pub async fn start(&self, req: StartRequest) -> anyhow::Result<(Investigation, ExecutionHandle)> {
         let inv = start_investigation(self.store.as_ref(), self.store.as_ref(), req, Timestamp::now()).await?;
-        let name = format!("{}-{}", inv.id, inv.turns);
+        let n = self.store.messages(&inv.id).await?.len();
+        let name = format!("{}-{n}", inv.id);
         let input =
             json!({"investigation_id": inv.id, "approval_timeout_seconds": self.options.approval_timeout_seconds});
         let handle =

@@ -238,3 +238,23 @@ async fn turn_budget_ends_with_an_answer_that_says_so() {
     let answer = inv.answer.expect("answer");
     assert_eq!(answer.budget_note.as_deref(), Some("turn budget reached"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_continues_the_same_investigation_with_its_context() {
+    let h = harness("demo-oom-crashloop", Arc::new(OfflineReasoner), |_| {}).await;
+    let (first, r) = drive(&h, ask("Why is the payment-service pod crashing?", false), None).await;
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+    let follow = StartRequest { continue_from: Some(first.id.clone()), ..ask("and what about checkout-api?", false) };
+    let (second, r) = drive(&h, follow, None).await;
+    assert_eq!(r.status, ExecutionStatus::Succeeded, "{:?}", r.error);
+    assert_eq!(second.id, first.id, "a follow-up keeps the investigation");
+    let text = second.answer.expect("answer").text;
+    assert!(text.contains("checkout-api") && text.contains("healthy"), "{text}");
+    let messages = h.stack.store.messages(&first.id).await.expect("messages");
+    assert!(
+        messages.iter().filter(|m| m.role == aiops_core::agent::Role::User && !m.text().is_empty()).count() >= 2,
+        "both questions are in one transcript"
+    );
+    let events = h.stack.store.events(&first.id).await.expect("events");
+    assert!(verify_chain(&first.id, &events).is_ok());
+}

@@ -850,6 +850,27 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
         serious.retain(|f| !std::ptr::eq(*f, *first));
         serious.insert(0, first);
     }
+    // A named pod that is fine: say so, and only then mention problems elsewhere.
+    let first_diag = called(done, "analyze_pod_issues").first().and_then(|d| d.data.clone());
+    let target_healthy = !called(done, "describe_pod").is_empty()
+        && first_diag.as_ref().and_then(|d| d.get("healthy")).and_then(Value::as_bool) == Some(true);
+    if target_healthy && related.is_empty() {
+        let target_scope =
+            first_diag.as_ref().and_then(|d| d.get("scope")).and_then(Value::as_str).unwrap_or("the target");
+        text.push_str(&format!("Nothing is wrong with {target_scope}: it is healthy."));
+        if let Some(s) = first_diag.as_ref().and_then(|d| d.get("target_status")).and_then(Value::as_str) {
+            text.push_str(&format!(" Current state: {s}."));
+        }
+        if !serious.is_empty() {
+            text.push_str("\n\nElsewhere:\n");
+            for f in serious.iter().take(3) {
+                text.push_str(&format!("- {} {}/{}: {}\n", f.kind, f.namespace, f.name, f.message));
+            }
+        }
+        answer.text = text.trim_end().to_string();
+        answer.findings = findings;
+        return answer;
+    }
     if (healthy && related.is_empty()) || serious.is_empty() {
         text.push_str(&format!("Nothing is wrong with {scope}: it is healthy."));
         if let Some(s) = &status {

@@ -64,6 +64,9 @@ pub async fn start_investigation(
             inv.error = None;
             inv.question = question.clone();
             inv.updated_at = now;
+            // Budgets are per question: a follow-up starts with its own turns and tokens.
+            inv.turns = 0;
+            inv.usage = Default::default();
             inv
         }
         None => Investigation {
