@@ -103,6 +103,51 @@ fn canonicalize(v: &Value) -> Value {
     }
 }
 
+/// How a request that is no longer pending came to be so, for refusals:
+/// "was already approved by alice at 2025-11-30T10:00:00Z". Shared by every approval store so
+/// their refusals read the same.
+pub fn decided_state(r: &ApprovalRequest) -> String {
+    let by = r.decided_by.as_deref().unwrap_or("an unknown decider");
+    let at = r.decided_at.map_or_else(|| "an unknown time".to_string(), |t| t.to_string());
+    match r.status {
+        ApprovalStatus::Pending => "is still pending".to_string(),
+        ApprovalStatus::Approved => format!("was already approved by {by} at {at}"),
+        ApprovalStatus::Rejected => match &r.reason {
+            Some(reason) => format!("was already rejected by {by} at {at} (reason: {reason})"),
+            None => format!("was already rejected by {by} at {at}"),
+        },
+        ApprovalStatus::Expired => format!("expired at {}", r.expires_at),
+        ApprovalStatus::Used => format!("was already approved by {by} at {at} and used"),
+    }
+}
+
+/// The first characters of a hash, enough to tell two apart in a message.
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+/// Why `r` cannot be consumed for `action_hash`, or `None` when it can. Shared by every
+/// approval store.
+pub fn consume_refusal(r: &ApprovalRequest, action_hash: &str) -> Option<String> {
+    let id = &r.id;
+    match r.status {
+        ApprovalStatus::Approved if r.action_hash == action_hash => None,
+        ApprovalStatus::Approved => Some(format!(
+            "approval {id} is bound to a different action (hash {}…), not to this one (hash {}…)",
+            short(&r.action_hash),
+            short(action_hash)
+        )),
+        ApprovalStatus::Used => Some(format!("approval {id} was already used: an approval allows one write")),
+        ApprovalStatus::Pending => Some(format!("approval {id} is not approved: it is still pending")),
+        ApprovalStatus::Rejected => Some(format!(
+            "approval {id} is not approved: it was rejected by {} at {}",
+            r.decided_by.as_deref().unwrap_or("an unknown decider"),
+            r.decided_at.map_or_else(|| "an unknown time".to_string(), |t| t.to_string())
+        )),
+        ApprovalStatus::Expired => Some(format!("approval {id} is not approved: it expired at {}", r.expires_at)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

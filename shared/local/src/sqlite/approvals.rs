@@ -3,7 +3,7 @@
 //! wins, even across processes sharing the file. The task token lives in its own column and
 //! is returned only by [`ApprovalStore::decide`].
 
-use aiops_core::agent::approval::{ApprovalRequest, ApprovalStatus, Decision};
+use aiops_core::agent::approval::{ApprovalRequest, ApprovalStatus, Decision, consume_refusal, decided_state};
 use aiops_core::ports::ApprovalStore;
 use aiops_core::{Error as CoreError, ErrorClass};
 use jiff::Timestamp;
@@ -49,51 +49,8 @@ fn update_if(
     Ok(changed == 1)
 }
 
-/// How a request that is no longer pending came to be so, for refusals:
-/// "was already approved by alice at 2025-11-30T10:00:00Z".
-fn decided_state(r: &ApprovalRequest) -> String {
-    let by = r.decided_by.as_deref().unwrap_or("an unknown decider");
-    let at = r.decided_at.map_or_else(|| "an unknown time".to_string(), |t| t.to_string());
-    match r.status {
-        ApprovalStatus::Pending => "is still pending".to_string(),
-        ApprovalStatus::Approved => format!("was already approved by {by} at {at}"),
-        ApprovalStatus::Rejected => match &r.reason {
-            Some(reason) => format!("was already rejected by {by} at {at} (reason: {reason})"),
-            None => format!("was already rejected by {by} at {at}"),
-        },
-        ApprovalStatus::Expired => format!("expired at {}", r.expires_at),
-        ApprovalStatus::Used => format!("was already approved by {by} at {at} and used"),
-    }
-}
-
 fn conflict(operation: &str, message: String) -> CoreError {
     CoreError::backend(ErrorClass::Conflict, operation, message)
-}
-
-/// The first characters of a hash, enough to tell two apart in a message.
-fn short(hash: &str) -> &str {
-    hash.get(..12).unwrap_or(hash)
-}
-
-/// Why `r` cannot be consumed for `action_hash`, or `None` when it can.
-fn consume_refusal(r: &ApprovalRequest, action_hash: &str) -> Option<String> {
-    let id = &r.id;
-    match r.status {
-        ApprovalStatus::Approved if r.action_hash == action_hash => None,
-        ApprovalStatus::Approved => Some(format!(
-            "approval {id} is bound to a different action (hash {}…), not to this one (hash {}…)",
-            short(&r.action_hash),
-            short(action_hash)
-        )),
-        ApprovalStatus::Used => Some(format!("approval {id} was already used: an approval allows one write")),
-        ApprovalStatus::Pending => Some(format!("approval {id} is not approved: it is still pending")),
-        ApprovalStatus::Rejected => Some(format!(
-            "approval {id} is not approved: it was rejected by {} at {}",
-            r.decided_by.as_deref().unwrap_or("an unknown decider"),
-            r.decided_at.map_or_else(|| "an unknown time".to_string(), |t| t.to_string())
-        )),
-        ApprovalStatus::Expired => Some(format!("approval {id} is not approved: it expired at {}", r.expires_at)),
-    }
 }
 
 fn invalid(operation: &str, message: &str) -> CoreError {
