@@ -10,7 +10,7 @@ use crate::agent::{
     Answer, Block, Investigation, InvestigationStatus, Message, ProposedAction, ReasonInput, Role, Step, ToolCall,
 };
 use crate::catalog::{self, ToolClass, ToolHome};
-use crate::error::{Error, ErrorClass, Result};
+use crate::error::{Error, Result};
 use crate::ports::{AuditLog, Notifier, Reasoner, StateStore};
 use crate::tools::bound_text;
 
@@ -132,7 +132,7 @@ pub async fn reason_step(
     let mut inv =
         state.get_investigation(&id).await?.ok_or_else(|| Error::NotFound { what: format!("investigation {id}") })?;
     let mut messages = state.messages(&id).await?;
-    record_outcomes(state, audit, &inv, &ev, &messages).await?;
+    record_outcomes(state, audit, &inv, &ev).await?;
     let mut results = state.results(&id).await?;
     if let Some(m) = results_message(&messages, &results, cfg.budget.max_result_bytes) {
         state.append_message(&id, messages.len() as u32, &m).await?;
@@ -369,7 +369,6 @@ async fn record_outcomes(
     audit: &dyn AuditLog,
     inv: &Investigation,
     ev: &ReasonEvent,
-    _messages: &[Message],
 ) -> Result<()> {
     let id = &inv.id;
     if let Some(StepDescriptor::Propose { call_id, action }) = &ev.step {
@@ -554,11 +553,4 @@ fn cause_message(cause: &str) -> String {
         .ok()
         .and_then(|v| v.get("errorMessage").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| cause.to_string())
-}
-
-/// Maps a reasoner or tool error class to whether the workflow should see it as a Lambda
-/// error (retryable) or record it.
-#[allow(dead_code)]
-pub fn is_retryable(e: &Error) -> bool {
-    matches!(e.class(), ErrorClass::Throttled | ErrorClass::Transient)
 }
