@@ -19,9 +19,9 @@ use std::sync::{Arc, Mutex};
 use aiops_core::agent::approval::{ApprovalRequest, Decision};
 use aiops_core::agent::{Budget, Investigation};
 use aiops_core::policy::Policy;
-use aiops_core::ports::{LockStore, Notifier, Reasoner, StateStore, TaskCallback};
+use aiops_core::ports::{ExecutionStarter, LockStore, Notifier, Reasoner, StateStore, TaskCallback};
 use aiops_core::workflow::approval::{ApprovalLinks, decide};
-use aiops_core::workflow::{FnError, StartRequest, WorkflowConfig, start_investigation};
+use aiops_core::workflow::{FnError, StartRequest, WorkflowConfig, launch};
 use aiops_engine::{Definition, Engine, EngineOptions, ExecutionHandle, TaskError, TaskHandler, TaskRequest};
 use aiops_local::SqliteStore;
 use anyhow::Context;
@@ -184,6 +184,19 @@ impl TaskHandler for Handlers {
     }
 }
 
+/// The local engine as the workflow's execution starter.
+#[async_trait::async_trait]
+impl ExecutionStarter for LocalStack {
+    async fn start_execution(&self, name: &str, input: &Value) -> aiops_core::Result<String> {
+        match self.engine.start_execution(name, input.clone()) {
+            Ok(_) => Ok(name.to_string()),
+            Err(e) => {
+                Err(aiops_core::Error::backend(aiops_core::ErrorClass::Conflict, "StartExecution", e.to_string()))
+            }
+        }
+    }
+}
+
 /// Local mode's stack.
 pub struct LocalStack {
     pub store: Arc<SqliteStore>,
@@ -267,14 +280,13 @@ impl LocalStack {
     /// # Errors
     /// A bad question (empty, too long), an unknown investigation to continue, store errors.
     pub async fn start(&self, req: StartRequest) -> anyhow::Result<(Investigation, ExecutionHandle)> {
-        let inv = start_investigation(self.store.as_ref(), self.store.as_ref(), req, Timestamp::now()).await?;
-        let n = self.store.messages(&inv.id).await?.len();
-        let name = format!("{}-{n}", inv.id);
-        let input =
-            json!({"investigation_id": inv.id, "approval_timeout_seconds": self.options.approval_timeout_seconds});
-        let handle =
-            self.engine.start_execution(&name, input).with_context(|| format!("cannot start execution {name}"))?;
-        Ok((inv, handle))
+        let store = self.store.as_ref();
+        let launched = launch(store, store, self, req, self.options.approval_timeout_seconds, Timestamp::now()).await?;
+        let handle = self
+            .engine
+            .execution(&launched.execution_name)
+            .with_context(|| format!("execution {} vanished", launched.execution_name))?;
+        Ok((launched.investigation, handle))
     }
 
     /// Decides an approval on behalf of a person in this process.

@@ -2,7 +2,7 @@
 //! [`TaskCallback`]); [`SfnStarter`] starts and describes executions of the investigation
 //! state machine; [`console_link`] points a person at an execution.
 
-use aiops_core::ports::TaskCallback;
+use aiops_core::ports::{ExecutionStarter, TaskCallback};
 use aiops_core::{Error, ErrorClass, Result};
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::SdkError;
@@ -154,6 +154,13 @@ pub struct Execution {
 
 fn timestamp(dt: &aws_smithy_types::DateTime) -> Option<Timestamp> {
     Timestamp::new(dt.secs(), i32::try_from(dt.subsec_nanos()).ok()?).ok()
+}
+
+#[async_trait::async_trait]
+impl ExecutionStarter for SfnStarter {
+    async fn start_execution(&self, name: &str, input: &Value) -> Result<String> {
+        self.start(name, input).await
+    }
 }
 
 /// Starts and describes executions of one state machine. Cheap to clone.

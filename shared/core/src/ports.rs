@@ -246,3 +246,15 @@ pub trait LockStore: Send + Sync {
     /// Releases the lock if `owner` holds it. Idempotent.
     async fn unlock(&self, key: &str, owner: &str) -> Result<()>;
 }
+
+/// Starts an execution of the investigation state machine: StartExecution in the cloud, the
+/// local engine on a laptop. Used by [`crate::workflow::launch`] (the API, the sweep, the CLI).
+#[async_trait::async_trait]
+pub trait ExecutionStarter: Send + Sync {
+    /// Starts an execution named `name` (unique per question of an investigation) with `input`;
+    /// returns its id (an execution ARN in the cloud).
+    ///
+    /// # Errors
+    /// `Conflict` when an execution of that name exists; backend errors.
+    async fn start_execution(&self, name: &str, input: &Value) -> Result<String>;
+}

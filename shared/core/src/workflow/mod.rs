@@ -7,11 +7,13 @@
 
 pub mod approval;
 mod events;
+mod launch;
 mod reason;
 mod tool;
 pub mod write;
 
 pub use events::{CallDescriptor, ErrorInfo, ReasonEvent, ReasonOut, StepDescriptor, ToolEvent, ToolOutcome};
+pub use launch::{Launched, launch};
 pub use reason::{StartRequest, fail, finalize, reason_step, start_investigation};
 pub use tool::{record_tool_result, run_tool_call};
 
