@@ -170,8 +170,25 @@ pub async fn tokens(corpus: &std::path::Path, output: crate::Output) -> Result<(
         )?;
         let (inv, _) = aiops_cli::local::run_unattended(&stack, &question).await?;
         let bytes = aiops_cli::local::model_bytes(&stack, &inv.id).await?;
-        rows.push(json!({"scenario": dir.file_name().and_then(|n| n.to_str()), "turns": inv.turns, "bytes": bytes, "input_tokens": inv.usage.input_tokens}));
+        // With cache points (Claude 3.7+/4, Nova on Bedrock) every turn after the first reads the
+        // system prompt and tool list from the cache; Bedrock reports those as cacheReadInputTokens,
+        // apart from inputTokens, and bills them at a tenth of the input price.
+        let prefix = aiops_core::agent::offline::estimate_prefix_tokens(&aiops_core::workflow::offered_tools(
+            inv.writes,
+            stack.source.aws().is_some(),
+        ));
+        let cache_read = prefix * u64::from(inv.turns.saturating_sub(1));
+        rows.push(json!({
+            "scenario": dir.file_name().and_then(|n| n.to_str()),
+            "turns": inv.turns,
+            "bytes": bytes,
+            "input_tokens": inv.usage.input_tokens,
+            "cache_read_tokens": cache_read,
+            "uncached_input_tokens": inv.usage.input_tokens.saturating_sub(cache_read),
+        }));
     }
+    let mut uncached: Vec<u64> = rows.iter().filter_map(|r| r["uncached_input_tokens"].as_u64()).collect();
+    uncached.sort_unstable();
     let mut toks: Vec<u64> = rows.iter().filter_map(|r| r["input_tokens"].as_u64()).collect();
     let mut bytes: Vec<u64> = rows.iter().filter_map(|r| r["bytes"].as_u64()).collect();
     toks.sort_unstable();
@@ -180,6 +197,7 @@ pub async fn tokens(corpus: &std::path::Path, output: crate::Output) -> Result<(
     let summary = json!({
         "scenarios": rows.len(),
         "input_tokens": {"median": median(&toks), "max": toks.last().copied().unwrap_or(0)},
+        "uncached_input_tokens": {"median": median(&uncached), "max": uncached.last().copied().unwrap_or(0)},
         "bytes": {"median": median(&bytes), "max": bytes.last().copied().unwrap_or(0)},
     });
     match output {
@@ -188,10 +206,12 @@ pub async fn tokens(corpus: &std::path::Path, output: crate::Output) -> Result<(
         }
         crate::Output::Text => {
             println!(
-                "{} scenarios: input tokens per investigation median {} max {}; bytes median {} max {}",
+                "{} scenarios: input tokens per investigation median {} max {} (with cache points, uncached median {} max {}); bytes median {} max {}",
                 summary["scenarios"],
                 summary["input_tokens"]["median"],
                 summary["input_tokens"]["max"],
+                summary["uncached_input_tokens"]["median"],
+                summary["uncached_input_tokens"]["max"],
                 summary["bytes"]["median"],
                 summary["bytes"]["max"]
             );

@@ -148,6 +148,8 @@ impl TaskCallback for LocalCallback {
 struct Handlers {
     reason: aiops_fn_reason::Deps,
     read: aiops_fn_k8s_read::Deps,
+    /// The AWS tools, when the source is an EKS cluster.
+    aws: Option<aiops_fn_aws_read::Deps>,
     diagnose: aiops_fn_diagnose::Deps,
     approval: aiops_fn_approval::Deps,
     write: aiops_fn_k8s_write::Deps,
@@ -162,9 +164,13 @@ impl TaskHandler for Handlers {
         let payload = req.payload;
         let result: Result<Value, FnError> = match function.as_str() {
             "aiops-reason" => aiops_fn_reason::handle(&self.reason, payload).await,
-            // AWS tools have no local backend without credentials: the k8s-read handler answers
-            // them with a clear "not implemented"/"not available" result.
-            "aiops-k8s-read" | "aiops-aws-read" => aiops_fn_k8s_read::handle(&self.read, payload).await,
+            "aiops-k8s-read" => aiops_fn_k8s_read::handle(&self.read, payload).await,
+            "aiops-aws-read" => match &self.aws {
+                Some(aws) => aiops_fn_aws_read::handle(aws, payload).await,
+                // Without an EKS source the AWS tools are not offered; a call that comes anyway
+                // gets the k8s-read handler's clear "needs AWS access" result.
+                None => aiops_fn_k8s_read::handle(&self.read, payload).await,
+            },
             "aiops-diagnose" => aiops_fn_diagnose::handle(&self.diagnose, payload).await,
             "aiops-approval" => {
                 if let Some(t) = payload.get("task_token").and_then(Value::as_str) {
@@ -223,8 +229,12 @@ impl LocalStack {
             .context("statemachine/investigation.asl.json does not load")?;
         let tokens = Arc::new(Mutex::new(BTreeSet::new()));
         let reader = source.reader_arc();
-        let config =
-            WorkflowConfig { budget: options.budget, approval_timeout_seconds: options.approval_timeout_seconds };
+        let inspector = source.aws();
+        let config = WorkflowConfig {
+            budget: options.budget,
+            approval_timeout_seconds: options.approval_timeout_seconds,
+            aws_tools: inspector.is_some(),
+        };
         let handlers = Handlers {
             reason: aiops_fn_reason::Deps {
                 state: store.clone(),
@@ -239,6 +249,13 @@ impl LocalStack {
                 audit: store.clone(),
                 max_result_bytes: options.budget.max_result_bytes,
             },
+            aws: inspector.map(|inspector| aiops_fn_aws_read::Deps {
+                inspector,
+                reader: Some(reader.clone() as Arc<dyn aiops_core::ports::ClusterReader>),
+                state: store.clone(),
+                audit: store.clone(),
+                max_result_bytes: options.budget.max_result_bytes,
+            }),
             diagnose: aiops_fn_diagnose::Deps {
                 reader: reader.clone(),
                 state: store.clone(),
@@ -258,7 +275,7 @@ impl LocalStack {
                 state: store.clone(),
                 audit: store.clone(),
                 approvals: store.clone(),
-                locks: Arc::new(MemoryLocks::default()),
+                locks: store.clone(),
                 policy: options.policy.clone(),
             },
             tokens: tokens.clone(),
@@ -370,11 +387,11 @@ pub async fn run_unattended(
 /// Store errors.
 pub async fn model_bytes(stack: &LocalStack, id: &str) -> anyhow::Result<u64> {
     let messages = stack.store.messages(id).await?;
-    let tools: u64 = aiops_core::catalog::catalog()
-        .iter()
-        .filter(|t| t.class == aiops_core::catalog::ToolClass::Read)
-        .map(|t| (t.name.len() + t.description.len() + t.schema.to_string().len()) as u64)
-        .sum();
+    let inv = stack.store.get_investigation(id).await?.with_context(|| format!("no investigation {id}"))?;
+    let tools = aiops_core::agent::tool_list_bytes(&aiops_core::workflow::offered_tools(
+        inv.writes,
+        stack.source.aws().is_some(),
+    ));
     let fixed = aiops_core::agent::prompt::SYSTEM_PROMPT.len() as u64 + tools;
     let mut total = 0u64;
     let mut so_far = 0u64;

@@ -16,6 +16,9 @@ use aiops_cli::source::{self, Source, SourceArgs};
 
 mod ask;
 mod bench;
+mod remote;
+mod serve;
+mod sweep;
 mod trail;
 
 #[derive(Parser)]
@@ -27,6 +30,10 @@ struct Cli {
     /// Where local mode keeps its SQLite audit trail and state (default: $XDG_DATA_HOME/aiops).
     #[arg(long, global = true, env = "AIOPS_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// The deployed API (or `aiops serve-api`): ask, investigations, approvals, approve, reject
+    /// and audit become SigV4-signed HTTP calls to it.
+    #[arg(long, global = true, env = "AIOPS_API_URL")]
+    api: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +71,13 @@ enum Command {
     /// Benchmarks whose figures the README quotes.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// List or show investigations.
+    #[command(subcommand)]
+    Investigations(remote::InvestigationsCommand),
+    /// Serve the HTTP API (and the approvals page) on a local listener, over local mode.
+    ServeApi(serve::ServeArgs),
+    /// Run every analyzer over every namespace and print the diff against the last local sweep.
+    Sweep(sweep::SweepArgs),
 }
 
 #[derive(Subcommand)]
@@ -267,6 +281,11 @@ fn init_tracing() {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let data_dir = cli.data_dir.clone().unwrap_or_else(aiops_cli::local::default_data_dir);
+    if let Some(api) = cli.api.as_deref()
+        && let Some(done) = remote::dispatch(api, cli.output, &cli.command).await
+    {
+        return done;
+    }
     match cli.command {
         Command::Tools(ToolsCommand::List) => tools_list(cli.output),
         Command::Tools(ToolsCommand::Call(args)) => tools_call(cli.output, args).await,
@@ -283,7 +302,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Approve(a) => trail::decide_cmd(&data_dir, cli.output, &a.id, true, None, a.comment).await,
         Command::Reject(r) => trail::decide_cmd(&data_dir, cli.output, &r.id, false, Some(r.reason), None).await,
         Command::Undo(u) => trail::undo_cmd(&data_dir, cli.output, &u.action_id, &u.source).await,
+        Command::Investigations(c) => remote::investigations_local(&data_dir, cli.output, c).await,
+        Command::ServeApi(args) => serve::run(&data_dir, args).await,
         Command::Bench(BenchCommand::Tokens { corpus }) => bench::tokens(&corpus, cli.output).await,
+        Command::Sweep(args) => sweep::sweep(&data_dir, cli.output, args).await,
         Command::Bench(BenchCommand::AnalyzeOne { pods }) => {
             println!("{}", bench::analyze_one(pods));
             Ok(())

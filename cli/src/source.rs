@@ -39,6 +39,8 @@ pub struct Source {
     reader: KubeReader,
     actuator: KubeActuator,
     sim: Option<SimCluster>,
+    /// The AWS inspection tools, when the source is an EKS cluster (credentials at hand).
+    aws: Option<std::sync::Arc<aiops_aws::inspector::AwsInspector>>,
     /// What it is, for messages: `snapshot DIR`, `context X`, `EKS cluster X`.
     pub label: String,
 }
@@ -60,7 +62,9 @@ impl Source {
             }
             let sdk = loader.load().await;
             let client = aiops_kube::from_eks(name, &sdk).await?;
-            return Ok(Source::live(client, format!("EKS cluster {name}")));
+            let mut source = Source::live(client, format!("EKS cluster {name}"));
+            source.aws = Some(std::sync::Arc::new(aiops_aws::inspector::AwsInspector::new(&sdk, Some(name.clone()))));
+            return Ok(source);
         }
         let client = aiops_kube::from_kubeconfig(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
         let label = match &args.context {
@@ -82,13 +86,20 @@ impl Source {
             reader: KubeReader::new(client.clone(), Some(now)),
             actuator: KubeActuator::new(client),
             sim: Some(sim),
+            aws: None,
             label,
         })
     }
 
     /// A source over an existing client (a live cluster, or a test's).
     pub fn live(client: kube::Client, label: String) -> Source {
-        Source { reader: KubeReader::new(client.clone(), None), actuator: KubeActuator::new(client), sim: None, label }
+        Source {
+            reader: KubeReader::new(client.clone(), None),
+            actuator: KubeActuator::new(client),
+            sim: None,
+            aws: None,
+            label,
+        }
     }
 
     /// The reader over this source.
@@ -104,6 +115,11 @@ impl Source {
     /// A shareable actuator (writes only ever run after an approval is checked).
     pub fn actuator_arc(&self) -> std::sync::Arc<KubeActuator> {
         std::sync::Arc::new(self.actuator.clone())
+    }
+
+    /// The AWS inspection tools, when the source is an EKS cluster.
+    pub fn aws(&self) -> Option<std::sync::Arc<aiops_aws::inspector::AwsInspector>> {
+        self.aws.clone()
     }
 
     /// The simulated cluster, when the source is a snapshot.

@@ -303,7 +303,9 @@ impl BedrockReasoner {
                     ToolSpecification::builder()
                         .name(t.name)
                         .description(t.description)
-                        .input_schema(ToolInputSchema::Json(value_to_document(&t.schema)))
+                        .input_schema(ToolInputSchema::Json(value_to_document(&aiops_core::agent::model_schema(
+                            &t.schema,
+                        ))))
                         .build()
                         .map(Tool::ToolSpec)
                         .map_err(build_error)

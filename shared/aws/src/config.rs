@@ -66,6 +66,7 @@ impl FunctionConfig {
             cpu_ceiling: get("AIOPS_CPU_CEILING").unwrap_or(policy_default.cpu_ceiling),
             lock_seconds: policy_default.lock_seconds,
         };
+        let cluster_name = get("AIOPS_CLUSTER_NAME").filter(|v| !v.is_empty());
         Ok(FunctionConfig {
             tables: TableNames {
                 state: need("AIOPS_STATE_TABLE")?,
@@ -73,8 +74,13 @@ impl FunctionConfig {
                 approvals: need("AIOPS_APPROVALS_TABLE")?,
             },
             topic_arn: get("AIOPS_TOPIC_ARN").filter(|v| !v.is_empty()),
-            cluster_name: get("AIOPS_CLUSTER_NAME").filter(|v| !v.is_empty()),
-            workflow: WorkflowConfig { budget, approval_timeout_seconds: num("AIOPS_APPROVAL_TIMEOUT_SECONDS", 3600)? },
+            cluster_name: cluster_name.clone(),
+            workflow: WorkflowConfig {
+                budget,
+                approval_timeout_seconds: num("AIOPS_APPROVAL_TIMEOUT_SECONDS", 3600)?,
+                // The aws-read function inspects the configured cluster; without one it cannot.
+                aws_tools: cluster_name.is_some(),
+            },
             policy,
             approvals_url: get("AIOPS_APPROVALS_URL").filter(|v| !v.is_empty()),
         })

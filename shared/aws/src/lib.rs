@@ -16,3 +16,4 @@ pub mod inspector;
 pub mod locks;
 pub mod notify;
 pub mod sfn;
+pub mod sweeps;

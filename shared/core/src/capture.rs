@@ -27,7 +27,9 @@ pub struct CaptureReport {
 }
 
 /// Reads every kind (namespaced kinds limited to `namespace` when given; cluster-scoped kinds
-/// always) and the current and previous logs of every container into a [`Snapshot`].
+/// always) and the current and previous logs of every container into a [`Snapshot`]. The
+/// optional metrics kinds (PodMetrics, NodeMetrics) are captured when the cluster serves the
+/// metrics API; a cluster without metrics-server gives none, which is not an error.
 /// Secrets come metadata-only from the reader; ConfigMap values are dropped. A kind the
 /// identity may not list is skipped and reported, not fatal.
 ///
@@ -42,7 +44,7 @@ pub async fn capture(reader: &dyn ClusterReader, namespace: Option<&str>) -> Res
         let items = match reader.list(kind, &scope).await {
             Ok(items) => items,
             Err(e) if kind != Kind::Pod => {
-                report.skipped.push(format!("{}: {e}", info.plural));
+                report.skipped.push(format!("{}: {e}", info.resource_name()));
                 continue;
             }
             Err(e) => return Err(e),

@@ -262,7 +262,7 @@ fn build() -> Vec<ToolSpec> {
             "analyze_pod_issues",
             Read,
             Diagnose,
-            false,
+            true,
             "Run the analyzers over a pod, a deployment or a namespace and return root-cause findings with evidence and recommended actions.",
             object(
                 vec![("namespace", ns_opt()), ("pod", name("Pod name")), ("deployment", name("Deployment name"))],
@@ -273,8 +273,8 @@ fn build() -> Vec<ToolSpec> {
             "check_resource_usage",
             Read,
             Diagnose,
-            false,
-            "Requests and limits against usage (metrics API or Container Insights), OOM history, and containers without requests.",
+            true,
+            "Requests and limits of a pod, a deployment or a namespace against actual usage from the metrics API (metrics-server) when the cluster serves it, OOM history (OOMKilled terminations, restarts, kubelet OOM events), containers without requests or a memory limit, usage near or at limits, and node allocatable against requested and used.",
             object(
                 vec![("namespace", ns_opt()), ("pod", name("Pod name")), ("deployment", name("Deployment name"))],
                 &[],
@@ -284,13 +284,18 @@ fn build() -> Vec<ToolSpec> {
             "connectivity_test",
             Read,
             Diagnose,
-            false,
-            "Follow service → endpoints → pod readiness → ports → NetworkPolicy → DNS evidence and report the first broken link.",
+            true,
+            "Follow the path from an optional source (a pod or a namespace) to a Service: service → selector → endpoints → pod readiness → port → targetPort → container port → ingress NetworkPolicies → the source's egress policies and DNS egress → kube-dns endpoints and DNS errors in logs; each hop ok, broken or unknown with evidence, and the first broken link named.",
             object(
                 vec![
                     ("namespace", ns_req()),
                     ("service", name("Service name")),
-                    ("port", integer("Service port", 1, 65535)),
+                    ("port", integer("Service port; every port when omitted", 1, 65535)),
+                    (
+                        "source_namespace",
+                        namespace("Namespace of the client; the service's when only source_pod is given"),
+                    ),
+                    ("source_pod", name("Client pod the traffic comes from")),
                 ],
                 &["namespace", "service"],
             ),
@@ -560,6 +565,30 @@ mod tests {
                 tool: "set_container_resources",
                 args: json!({"namespace": "a", "deployment": "b", "container": "c", "memory_limit": "1Gi", "cpu_limit": "0.5"}),
                 expect_err: None,
+            },
+            Case {
+                name: "connectivity needs a service",
+                tool: "connectivity_test",
+                args: json!({"namespace": "payments"}),
+                expect_err: Some("missing required argument \"service\""),
+            },
+            Case {
+                name: "connectivity port out of range",
+                tool: "connectivity_test",
+                args: json!({"namespace": "payments", "service": "api", "port": 70000}),
+                expect_err: Some("at most 65535"),
+            },
+            Case {
+                name: "connectivity from a pod",
+                tool: "connectivity_test",
+                args: json!({"namespace": "payments", "service": "api", "port": 80, "source_namespace": "checkout", "source_pod": "web-1"}),
+                expect_err: None,
+            },
+            Case {
+                name: "resource usage bad deployment name",
+                tool: "check_resource_usage",
+                args: json!({"namespace": "prod", "deployment": "Web_1"}),
+                expect_err: Some("not a valid RFC 1123 name"),
             },
             Case {
                 name: "args not an object",

@@ -2,6 +2,12 @@
 //!
 //! One table serves the simulated cluster (routing and discovery), the kube-rs reader
 //! (dynamic `ApiResource`s) and the snapshot writer, so the three can never disagree.
+//!
+//! Some kinds are *optional*: served only by clusters that run an add-on (the resource
+//! metrics API, `metrics.k8s.io`, is served by metrics-server). A reader treats such a kind's
+//! group being absent as "no objects", the simulated cluster serves it only when its snapshot
+//! holds objects of it, and a capture writes them when the cluster serves them. The typed forms
+//! of the metrics kinds, which k8s-openapi does not have, are in [`metrics`].
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +39,10 @@ pub enum Kind {
     StorageClass,
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
+    /// `metrics.k8s.io/v1beta1` PodMetrics (metrics-server); optional.
+    PodMetrics,
+    /// `metrics.k8s.io/v1beta1` NodeMetrics (metrics-server); optional.
+    NodeMetrics,
 }
 
 /// API coordinates of a [`Kind`].
@@ -49,9 +59,17 @@ pub struct KindInfo {
     pub namespaced: bool,
     /// Subresources the simulated cluster serves for this kind.
     pub subresources: &'static [&'static str],
+    /// Served only by clusters running an add-on (see the module docs); read-only.
+    pub optional: bool,
 }
 
 impl KindInfo {
+    /// How errors and reports name the resource: the plural, qualified by the group for
+    /// optional kinds (`pods.metrics.k8s.io`) so they are not taken for the core ones.
+    pub fn resource_name(&self) -> String {
+        if self.optional { format!("{}.{}", self.plural, self.group) } else { self.plural.to_string() }
+    }
+
     /// `apiVersion` as written in objects: `v1` or `apps/v1`.
     pub fn api_version(&self) -> String {
         if self.group.is_empty() { self.version.to_string() } else { format!("{}/{}", self.group, self.version) }
@@ -67,7 +85,19 @@ const fn k(
     namespaced: bool,
     subresources: &'static [&'static str],
 ) -> KindInfo {
-    KindInfo { kind, group, version, name, plural, namespaced, subresources }
+    KindInfo { kind, group, version, name, plural, namespaced, subresources, optional: false }
+}
+
+/// An optional, read-only kind of an add-on API.
+const fn optional(
+    kind: Kind,
+    group: &'static str,
+    version: &'static str,
+    name: &'static str,
+    plural: &'static str,
+    namespaced: bool,
+) -> KindInfo {
+    KindInfo { kind, group, version, name, plural, namespaced, subresources: &[], optional: true }
 }
 
 /// Every kind, in the order a snapshot lists them.
@@ -105,6 +135,8 @@ pub const KINDS: &[KindInfo] = &[
         &["status"],
     ),
     k(Kind::PodDisruptionBudget, "policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, &["status"]),
+    optional(Kind::PodMetrics, "metrics.k8s.io", "v1beta1", "PodMetrics", "pods", true),
+    optional(Kind::NodeMetrics, "metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", false),
 ];
 
 impl Kind {
@@ -129,6 +161,58 @@ impl Kind {
     pub fn all() -> impl Iterator<Item = Kind> {
         KINDS.iter().map(|i| i.kind)
     }
+
+    /// Whether the kind is served only by some clusters (see the module docs).
+    pub fn is_optional(self) -> bool {
+        self.info().optional
+    }
+}
+
+/// The typed forms of the resource metrics API (`metrics.k8s.io/v1beta1`), as metrics-server
+/// serves them and `kubectl get podmetrics -A -o yaml` prints them.
+pub mod metrics {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+    use serde::{Deserialize, Serialize};
+
+    /// Usage of one container over the sampling window.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct ContainerMetrics {
+        pub name: String,
+        /// `cpu` (cores, e.g. `12m` or `1234567n`) and `memory` (working set, e.g. `412Mi`).
+        #[serde(default)]
+        pub usage: BTreeMap<String, Quantity>,
+    }
+
+    /// A PodMetrics object: the usage of a pod's containers.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct PodMetrics {
+        #[serde(default)]
+        pub metadata: ObjectMeta,
+        /// The end of the sampling window (RFC 3339).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub timestamp: Option<String>,
+        /// The sampling window, e.g. `15s`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub window: Option<String>,
+        #[serde(default)]
+        pub containers: Vec<ContainerMetrics>,
+    }
+
+    /// A NodeMetrics object: the usage of a node.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct NodeMetrics {
+        #[serde(default)]
+        pub metadata: ObjectMeta,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub timestamp: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub window: Option<String>,
+        #[serde(default)]
+        pub usage: BTreeMap<String, Quantity>,
+    }
 }
 
 #[cfg(test)]
@@ -149,5 +233,17 @@ mod tests {
         assert_eq!(Kind::Deployment.info().api_version(), "apps/v1");
         assert_eq!(Kind::from_plural("apps", "deployments"), Some(Kind::Deployment));
         assert_eq!(Kind::from_kind_name("HorizontalPodAutoscaler"), Some(Kind::HorizontalPodAutoscaler));
+    }
+
+    #[test]
+    fn metrics_kinds_are_optional_and_apart_from_core_pods() {
+        assert_eq!(Kind::from_plural("metrics.k8s.io", "pods"), Some(Kind::PodMetrics));
+        assert_eq!(Kind::from_plural("", "pods"), Some(Kind::Pod));
+        assert_eq!(Kind::PodMetrics.info().api_version(), "metrics.k8s.io/v1beta1");
+        assert!(Kind::PodMetrics.is_optional() && Kind::NodeMetrics.is_optional());
+        assert!(!Kind::NodeMetrics.info().namespaced);
+        assert_eq!(KINDS.iter().filter(|i| i.optional).count(), 2);
+        assert_eq!(Kind::PodMetrics.info().resource_name(), "pods.metrics.k8s.io");
+        assert_eq!(Kind::Pod.info().resource_name(), "pods");
     }
 }

@@ -25,5 +25,6 @@ pub mod k8s;
 pub mod logs;
 pub mod policy;
 pub mod quantity;
+pub mod sweep;
 pub mod tools;
 pub mod workflow;

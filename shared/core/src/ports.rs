@@ -128,6 +128,11 @@ pub trait StateStore: Send + Sync {
 
     /// Reads a document.
     async fn get_doc(&self, key: &str) -> Result<Option<Value>>;
+
+    /// Stores a document under `key` only if none is stored there (a conditional write, so
+    /// of two concurrent calls exactly one wins); `Ok(false)`, writing nothing, when one is.
+    /// The API's idempotency keys use it.
+    async fn create_doc(&self, key: &str, doc: &Value) -> Result<bool>;
 }
 
 /// The append-only, hash-chained audit trail.
@@ -148,6 +153,19 @@ pub trait AuditLog: Send + Sync {
 
     /// Events of one UTC day (`2025-11-30`) across investigations.
     async fn events_on(&self, day: &str) -> Result<Vec<crate::agent::audit::AuditEvent>>;
+
+    /// A page of an investigation's trail: at most `limit` events whose sequence number is
+    /// above `after`, by sequence (`after = 0` for the first page, the last event's `seq` for
+    /// the next). Read-only.
+    ///
+    /// # Errors
+    /// `InvalidInput` when `limit` is 0; store errors.
+    async fn events_after(
+        &self,
+        investigation_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::agent::audit::AuditEvent>>;
 }
 
 /// Sends notifications (SNS in the cloud, the terminal locally).
@@ -257,4 +275,36 @@ pub trait ExecutionStarter: Send + Sync {
     /// # Errors
     /// `Conflict` when an execution of that name exists; backend errors.
     async fn start_execution(&self, name: &str, input: &Value) -> Result<String>;
+}
+
+/// Health sweeps' storage: the latest sweep (to diff the next against) and the claims that keep
+/// one investigation per root cause. SQLite locally, the DynamoDB state table in the cloud.
+#[async_trait::async_trait]
+pub trait SweepStore: Send + Sync {
+    /// The latest stored sweep; `None` before the first. Read-only.
+    ///
+    /// # Errors
+    /// Store errors; `Fatal` when the stored sweep cannot be read back.
+    async fn latest_sweep(&self) -> Result<Option<crate::sweep::SweepReport>>;
+
+    /// Stores `report` as the latest sweep (and keeps it in the history) only if the latest is
+    /// still the sweep `previous` names (`None`: there is none): a compare-and-swap, so of two
+    /// concurrent sweeps that read the same latest, one is stored. `Ok(false)`, changing
+    /// nothing the next sweep reads, when another sweep got there first.
+    ///
+    /// # Errors
+    /// `Conflict` when a sweep with this id is stored already; store errors.
+    async fn save_sweep(&self, report: &crate::sweep::SweepReport, previous: Option<&str>) -> Result<bool>;
+
+    /// The claim on a root cause (a finding identity), if any. Read-only.
+    async fn get_claim(&self, identity: &str) -> Result<Option<crate::sweep::InvestigationClaim>>;
+
+    /// Writes `claim` only if the root cause's stored claim is still the one for investigation
+    /// `replacing` (`None`: there is none): a conditional write, so of two concurrent sweeps
+    /// exactly one takes a root cause. `Ok(false)`, writing nothing, when it lost.
+    async fn put_claim(&self, claim: &crate::sweep::InvestigationClaim, replacing: Option<&str>) -> Result<bool>;
+
+    /// Deletes the root cause's claim if it is still the one for `investigation_id` (an
+    /// investigation that failed to start). Idempotent.
+    async fn release_claim(&self, identity: &str, investigation_id: &str) -> Result<()>;
 }

@@ -15,7 +15,8 @@ pub const PAGE_SIZE: u32 = 500;
 /// Reads a cluster through the Kubernetes API with kube-rs.
 ///
 /// Secrets are read through the metadata-only API (`PartialObjectMetadata`): their values
-/// never reach this process.
+/// never reach this process. Optional kinds (the metrics API) on a cluster that does not serve
+/// their group list as empty and get as absent, rather than failing.
 #[derive(Clone)]
 pub struct KubeReader {
     client: kube::Client,
@@ -74,6 +75,19 @@ impl ClusterReader for KubeReader {
                 let page = api.list_metadata(&params).await.map_err(|e| op.error(e))?;
                 items.extend(page.items.iter().map(|m| metadata_only(kind, m)));
                 page.metadata.continue_
+            } else if info.optional {
+                let page = match api.list(&params).await {
+                    Ok(page) => page,
+                    Err(e) if group_not_served(&e) => {
+                        tracing::debug!(kind = info.name, group = info.group, "API group not served; no objects");
+                        return Ok(Vec::new());
+                    }
+                    Err(e) => return Err(op.error(e)),
+                };
+                for object in page.items {
+                    items.push(to_value(kind, object, &op)?);
+                }
+                page.metadata.continue_
             } else {
                 let page = api.list(&params).await.map_err(|e| op.error(e))?;
                 for object in page.items {
@@ -108,9 +122,11 @@ impl ClusterReader for KubeReader {
             let meta = api.get_metadata_opt(name).await.map_err(|e| op.error(e))?;
             return Ok(meta.map(|m| metadata_only(kind, &m)));
         }
-        match api.get_opt(name).await.map_err(|e| op.error(e))? {
-            Some(object) => Ok(Some(to_value(kind, object, &op)?)),
-            None => Ok(None),
+        match api.get_opt(name).await {
+            Ok(Some(object)) => Ok(Some(to_value(kind, object, &op)?)),
+            Ok(None) => Ok(None),
+            Err(e) if info.optional && group_not_served(&e) => Ok(None),
+            Err(e) => Err(op.error(e)),
         }
     }
 
@@ -132,6 +148,14 @@ impl ClusterReader for KubeReader {
     fn now(&self) -> Timestamp {
         self.now.unwrap_or_else(Timestamp::now)
     }
+}
+
+/// Whether an error says the kind's API group is not served at all: a 404 with no object name
+/// in its details (`the server could not find the requested resource`), as a cluster without
+/// metrics-server answers for `metrics.k8s.io`. An aggregated API that is registered but down
+/// answers 503 instead, which stays an error (transient).
+fn group_not_served(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if status.code == 404)
 }
 
 /// A full object as JSON, with `apiVersion` and `kind` set (list items often lack them).
@@ -172,7 +196,7 @@ impl Operation {
         Operation {
             verb: "list",
             namespaced: kind.info().namespaced,
-            resource: kind.info().plural.to_string(),
+            resource: kind.info().resource_name(),
             namespace: namespace.map(str::to_string),
             name: None,
         }
@@ -362,6 +386,16 @@ mod tests {
         assert!(err.to_string().contains("list pods in all namespaces is forbidden"), "{err}");
         let err = Operation::list(Kind::Node, None).error(api_error(403, "no"));
         assert!(err.to_string().contains("list nodes is forbidden"), "{err}");
+    }
+
+    #[test]
+    fn an_absent_metrics_group_is_not_an_error_but_an_unavailable_one_is() {
+        assert!(group_not_served(&api_error(404, "the server could not find the requested resource")));
+        // metrics-server registered but down: the aggregator answers 503, a real failure.
+        assert!(!group_not_served(&api_error(503, "the server is currently unable to handle the request")));
+        let err = Operation::list(Kind::PodMetrics, Some("shop")).error(api_error(503, "unavailable"));
+        assert_eq!(err.class(), ErrorClass::Transient);
+        assert!(err.to_string().contains("list pods.metrics.k8s.io in namespace shop"), "{err}");
     }
 
     #[test]

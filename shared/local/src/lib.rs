@@ -2,9 +2,9 @@
 //! with no AWS account.
 //!
 //! Belongs here: [`SqliteStore`], one SQLite file that implements the state store, the
-//! append-only hash-chained audit trail and the approval store of [`aiops_core::ports`]
-//! ([`aiops_core::ports::StateStore`], [`aiops_core::ports::AuditLog`],
-//! [`aiops_core::ports::ApprovalStore`]); and the notifiers of local mode and tests,
+//! append-only hash-chained audit trail, the approval store and the object locks of
+//! [`aiops_core::ports`] ([`aiops_core::ports::StateStore`], [`aiops_core::ports::AuditLog`],
+//! [`aiops_core::ports::ApprovalStore`], [`aiops_core::ports::LockStore`]); and the notifiers of local mode and tests,
 //! [`TerminalNotifier`] and [`RecordingNotifier`].
 //!
 //! Does not belong here: the cloud adapters (DynamoDB stores, SNS, Step Functions task

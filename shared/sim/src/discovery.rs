@@ -1,7 +1,10 @@
-//! Discovery documents, all derived from [`KINDS`]: `/version`, `/api`, `/apis`,
-//! `/apis/{group}`, the `APIResourceList` of each group version, and the aggregated discovery
-//! (`apidiscovery.k8s.io/v2`) form of `/api` and `/apis` that newer clients ask for.
+//! Discovery documents, all derived from the kinds this cluster serves (the [`KINDS`] table,
+//! less the optional kinds its snapshot holds no objects of; see [`served_kinds`]):
+//! `/version`, `/api`, `/apis`, `/apis/{group}`, the `APIResourceList` of each group version,
+//! and the aggregated discovery (`apidiscovery.k8s.io/v2`) form of `/api` and `/apis` that
+//! newer clients ask for.
 
+use aiops_core::Kind;
 use aiops_core::kinds::{KINDS, KindInfo};
 use serde_json::{Value, json};
 
@@ -13,6 +16,21 @@ pub(crate) const AGGREGATED_CONTENT_TYPE: &str = "application/json;g=apidiscover
 
 /// Verbs served on every kind's main resource (no `watch`: see the crate docs).
 const VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update"];
+/// Verbs of an optional (add-on, read-only) kind, as metrics-server serves them (less `watch`).
+const READ_VERBS: &[&str] = &["get", "list"];
+
+fn verbs(info: &KindInfo) -> &'static [&'static str] {
+    if info.optional { READ_VERBS } else { VERBS }
+}
+
+/// The kinds a cluster holding `has_objects` serves: every kind of the table, except an
+/// optional kind whose API group has no object at all (a cluster without metrics-server serves
+/// no `metrics.k8s.io`).
+pub(crate) fn served_kinds(has_objects: impl Fn(Kind) -> bool) -> Vec<&'static KindInfo> {
+    let group_has_objects =
+        |group: &str| KINDS.iter().filter(|i| i.group == group && i.optional).any(|i| has_objects(i.kind));
+    KINDS.iter().filter(|i| !i.optional || group_has_objects(i.group)).collect()
+}
 
 /// `(group, version, kind)` of a subresource's answer.
 type ResponseKind = (&'static str, &'static str, &'static str);
@@ -50,18 +68,18 @@ pub(crate) fn version() -> Value {
 }
 
 /// `GET /api`.
-pub(crate) fn core_versions(server_address: &str) -> Value {
+pub(crate) fn core_versions(kinds: &[&KindInfo], server_address: &str) -> Value {
     json!({
         "kind": "APIVersions",
-        "versions": versions_of(""),
+        "versions": versions_of(kinds, ""),
         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
     })
 }
 
 /// Distinct non-core groups, in table order.
-fn groups() -> Vec<&'static str> {
+fn groups(kinds: &[&KindInfo]) -> Vec<&'static str> {
     let mut groups: Vec<&'static str> = Vec::new();
-    for info in KINDS {
+    for info in kinds {
         if !info.group.is_empty() && !groups.contains(&info.group) {
             groups.push(info.group);
         }
@@ -70,9 +88,9 @@ fn groups() -> Vec<&'static str> {
 }
 
 /// Versions of a group, in table order (the first is preferred).
-fn versions_of(group: &str) -> Vec<&'static str> {
+fn versions_of(kinds: &[&KindInfo], group: &str) -> Vec<&'static str> {
     let mut versions: Vec<&'static str> = Vec::new();
-    for info in KINDS.iter().filter(|i| i.group == group) {
+    for info in kinds.iter().filter(|i| i.group == group) {
         if !versions.contains(&info.version) {
             versions.push(info.version);
         }
@@ -81,13 +99,15 @@ fn versions_of(group: &str) -> Vec<&'static str> {
 }
 
 /// Whether the group version is served.
-pub(crate) fn serves_group_version(group: &str, version: &str) -> bool {
-    KINDS.iter().any(|i| i.group == group && i.version == version)
+pub(crate) fn serves_group_version(kinds: &[&KindInfo], group: &str, version: &str) -> bool {
+    kinds.iter().any(|i| i.group == group && i.version == version)
 }
 
-fn group_document(group: &str) -> Value {
-    let versions: Vec<Value> =
-        versions_of(group).into_iter().map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v})).collect();
+fn group_document(kinds: &[&KindInfo], group: &str) -> Value {
+    let versions: Vec<Value> = versions_of(kinds, group)
+        .into_iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
     json!({
         "name": group,
         "versions": versions,
@@ -96,33 +116,33 @@ fn group_document(group: &str) -> Value {
 }
 
 /// `GET /apis`.
-pub(crate) fn group_list() -> Value {
-    let groups: Vec<Value> = groups().into_iter().map(group_document).collect();
+pub(crate) fn group_list(kinds: &[&KindInfo]) -> Value {
+    let groups: Vec<Value> = groups(kinds).into_iter().map(|g| group_document(kinds, g)).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `GET /apis/{group}`, or `None` when the group is not served.
-pub(crate) fn group(group: &str) -> Option<Value> {
-    if group.is_empty() || !KINDS.iter().any(|i| i.group == group) {
+pub(crate) fn group(kinds: &[&KindInfo], group: &str) -> Option<Value> {
+    if group.is_empty() || !kinds.iter().any(|i| i.group == group) {
         return None;
     }
-    let mut doc = group_document(group);
+    let mut doc = group_document(kinds, group);
     doc["kind"] = json!("APIGroup");
     doc["apiVersion"] = json!("v1");
     Some(doc)
 }
 
 /// `GET /api/{version}` or `/apis/{group}/{version}`.
-pub(crate) fn resource_list(group: &str, version: &str) -> Value {
+pub(crate) fn resource_list(kinds: &[&KindInfo], group: &str, version: &str) -> Value {
     let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
     let mut resources = Vec::new();
-    for info in KINDS.iter().filter(|i| i.group == group && i.version == version) {
+    for info in kinds.iter().filter(|i| i.group == group && i.version == version) {
         resources.push(json!({
             "name": info.plural,
             "singularName": info.name.to_lowercase(),
             "namespaced": info.namespaced,
             "kind": info.name,
-            "verbs": VERBS,
+            "verbs": verbs(info),
         }));
         for name in info.subresources {
             let Some((response_kind, verbs)) = subresource(name) else { continue };
@@ -144,11 +164,11 @@ pub(crate) fn resource_list(group: &str, version: &str) -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources})
 }
 
-fn aggregated_group(group: &str) -> Value {
-    let versions: Vec<Value> = versions_of(group)
+fn aggregated_group(kinds: &[&KindInfo], group: &str) -> Value {
+    let versions: Vec<Value> = versions_of(kinds, group)
         .into_iter()
         .map(|version| {
-            let resources: Vec<Value> = KINDS
+            let resources: Vec<Value> = kinds
                 .iter()
                 .filter(|i| i.group == group && i.version == version)
                 .map(|info| {
@@ -170,7 +190,7 @@ fn aggregated_group(group: &str) -> Value {
                         "responseKind": {"group": info.group, "version": info.version, "kind": info.name},
                         "scope": if info.namespaced { "Namespaced" } else { "Cluster" },
                         "singularResource": info.name.to_lowercase(),
-                        "verbs": VERBS,
+                        "verbs": verbs(info),
                         "subresources": subresources,
                     })
                 })
@@ -182,9 +202,12 @@ fn aggregated_group(group: &str) -> Value {
 }
 
 /// Aggregated discovery: `/api` (`core == true`) or `/apis`.
-pub(crate) fn aggregated(core: bool) -> Value {
-    let items: Vec<Value> =
-        if core { vec![aggregated_group("")] } else { groups().into_iter().map(aggregated_group).collect() };
+pub(crate) fn aggregated(kinds: &[&KindInfo], core: bool) -> Value {
+    let items: Vec<Value> = if core {
+        vec![aggregated_group(kinds, "")]
+    } else {
+        groups(kinds).into_iter().map(|g| aggregated_group(kinds, g)).collect()
+    };
     json!({
         "kind": "APIGroupDiscoveryList",
         "apiVersion": "apidiscovery.k8s.io/v2",
@@ -199,15 +222,32 @@ mod tests {
 
     #[test]
     fn every_kind_is_listed_once_with_its_subresources() {
-        let apps = resource_list("apps", "v1");
+        let all: Vec<&KindInfo> = KINDS.iter().collect();
+        let apps = resource_list(&all, "apps", "v1");
         let names: Vec<&str> =
             apps["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
         assert!(names.contains(&"deployments") && names.contains(&"deployments/scale"), "{names:?}");
-        let core = resource_list("", "v1");
+        let core = resource_list(&all, "", "v1");
         let names: Vec<&str> =
             core["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
         assert!(names.contains(&"pods/log"), "{names:?}");
         let mains = KINDS.iter().filter(|i| i.group.is_empty()).count();
         assert_eq!(names.iter().filter(|n| !n.contains('/')).count(), mains);
+    }
+
+    #[test]
+    fn metrics_group_is_served_only_with_metrics_objects() {
+        let without = served_kinds(|_| false);
+        assert!(!serves_group_version(&without, "metrics.k8s.io", "v1beta1"));
+        assert!(group(&without, "metrics.k8s.io").is_none());
+        assert_eq!(without.len(), KINDS.len() - 2);
+        // NodeMetrics alone is enough for metrics-server's whole group to be there.
+        let with = served_kinds(|k| k == Kind::NodeMetrics);
+        assert!(serves_group_version(&with, "metrics.k8s.io", "v1beta1"));
+        let list = resource_list(&with, "metrics.k8s.io", "v1beta1");
+        let names: Vec<&str> =
+            list["resources"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
+        assert_eq!(names, ["pods", "nodes"]);
+        assert_eq!(list["resources"][0]["verbs"], json!(["get", "list"]));
     }
 }

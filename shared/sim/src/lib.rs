@@ -29,7 +29,11 @@
 //!   decides whether the new pods run from what the snapshot knew about the old ones (raising
 //!   the memory limit of an OOMKilled container fixes it, a restart does not), and updates
 //!   statuses, Endpoints and Events, before the next request (see `controller.rs`);
-//! - a clock: [`SimCluster::now`] is the capture time plus the time elapsed since the start.
+//! - a clock: [`SimCluster::now`] is the capture time plus the time elapsed since the start;
+//! - the resource metrics API (`metrics.k8s.io/v1beta1` PodMetrics and NodeMetrics, get and
+//!   list only) when, and only when, the snapshot holds such objects: otherwise the group is
+//!   absent from discovery and its paths answer 404, as on a cluster without metrics-server.
+//!   Deleting a pod drops its PodMetrics.
 //!
 //! Not served: watch (`?watch=true` answers 405 MethodNotAllowed: the cluster only changes
 //! through this API, so a client can list again), server-side apply (415), deletecollection,

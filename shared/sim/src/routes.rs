@@ -1,5 +1,7 @@
-//! Routing: every request goes through one handler that parses the path against the
-//! [`KINDS`] table, so the served URLs are exactly the table's, and dispatches on the method.
+//! Routing: every request goes through one handler that parses the path against the kinds
+//! served (the [`KINDS`](aiops_core::kinds::KINDS) table, less the optional kinds the snapshot holds nothing of), so the
+//! served URLs are exactly the table's, and dispatches on the method. Optional kinds (the
+//! metrics API) are read-only: get and list.
 //!
 //! Paths served:
 //! - `/version`, `/api`, `/apis`, `/apis/{group}`, `/api/v1`, `/apis/{group}/{version}`;
@@ -10,7 +12,7 @@
 use std::sync::Arc;
 
 use aiops_core::Kind;
-use aiops_core::kinds::{KINDS, KindInfo};
+use aiops_core::kinds::KindInfo;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -106,14 +108,20 @@ enum Route<'a> {
     Resource(Target<'a>),
 }
 
-fn find_kind(group: &str, version: &str, plural: &str) -> Result<&'static KindInfo, ApiError> {
-    KINDS
+fn find_kind(
+    kinds: &[&'static KindInfo],
+    group: &str,
+    version: &str,
+    plural: &str,
+) -> Result<&'static KindInfo, ApiError> {
+    kinds
         .iter()
         .find(|i| i.group == group && i.version == version && i.plural == plural)
+        .copied()
         .ok_or_else(ApiError::unknown_path)
 }
 
-fn parse_route(path: &str) -> Result<Route<'_>, ApiError> {
+fn parse_route<'a>(kinds: &[&'static KindInfo], path: &'a str) -> Result<Route<'a>, ApiError> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (group, version, rest) = match segments.as_slice() {
         ["version"] => return Ok(Route::Version),
@@ -124,7 +132,7 @@ fn parse_route(path: &str) -> Result<Route<'_>, ApiError> {
         ["apis", group, version, rest @ ..] => (*group, *version, rest),
         _ => return Err(ApiError::unknown_path()),
     };
-    if !discovery::serves_group_version(group, version) {
+    if !discovery::serves_group_version(kinds, group, version) {
         return Err(ApiError::unknown_path());
     }
     let namespaced_path = match rest {
@@ -137,7 +145,7 @@ fn parse_route(path: &str) -> Result<Route<'_>, ApiError> {
     };
     let target = match (namespaced_path, rest) {
         (Some((ns, plural, tail)), _) => {
-            let info = find_kind(group, version, plural)?;
+            let info = find_kind(kinds, group, version, plural)?;
             if !info.namespaced {
                 return Err(ApiError::unknown_path());
             }
@@ -149,9 +157,11 @@ fn parse_route(path: &str) -> Result<Route<'_>, ApiError> {
             }
         }
         (None, []) => return Ok(Route::Resources { group, version }),
-        (None, [plural]) => Target { info: find_kind(group, version, plural)?, namespace: None, name: None, sub: None },
+        (None, [plural]) => {
+            Target { info: find_kind(kinds, group, version, plural)?, namespace: None, name: None, sub: None }
+        }
         (None, [plural, name, tail @ ..]) => {
-            let info = find_kind(group, version, plural)?;
+            let info = find_kind(kinds, group, version, plural)?;
             // A namespaced kind has no named path outside a namespace.
             if info.namespaced {
                 return Err(ApiError::unknown_path());
@@ -172,7 +182,8 @@ pub(crate) fn json(code: StatusCode, value: &Value) -> Response {
 }
 
 fn handle(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
-    let route = parse_route(uri.path())?;
+    let kinds = shared.served();
+    let route = parse_route(kinds, uri.path())?;
     let params = Params::parse(uri)?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let aggregated = accept.contains("as=APIGroupDiscoveryList");
@@ -186,21 +197,25 @@ fn handle(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
             }
             let doc = match discovery_route {
                 Route::Version => discovery::version(),
-                Route::CoreVersions if aggregated => return Ok(aggregated_response(true)),
-                Route::GroupList if aggregated => return Ok(aggregated_response(false)),
+                Route::CoreVersions if aggregated => return Ok(aggregated_response(kinds, true)),
+                Route::GroupList if aggregated => return Ok(aggregated_response(kinds, false)),
                 Route::CoreVersions => {
                     let address = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-                    discovery::core_versions(address)
+                    discovery::core_versions(kinds, address)
                 }
-                Route::GroupList => discovery::group_list(),
-                Route::Group(group) => discovery::group(group).ok_or_else(ApiError::unknown_path)?,
-                Route::Resources { group, version } => discovery::resource_list(group, version),
+                Route::GroupList => discovery::group_list(kinds),
+                Route::Group(group) => discovery::group(kinds, group).ok_or_else(ApiError::unknown_path)?,
+                Route::Resources { group, version } => discovery::resource_list(kinds, group, version),
                 Route::Resource(_) => return Err(ApiError::internal("resource route reached discovery")),
             };
             return Ok(json(StatusCode::OK, &doc));
         }
     };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    // An add-on API such as metrics.k8s.io answers get and list only.
+    if target.info.optional && *method != Method::GET {
+        return Err(ApiError::method_not_allowed());
+    }
     match (target.name, target.sub) {
         (None, _) => match *method {
             Method::GET if params.flag("watch")? => Err(ApiError::watch_not_supported()),
@@ -233,11 +248,11 @@ fn handle(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body
     }
 }
 
-fn aggregated_response(core: bool) -> Response {
+fn aggregated_response(kinds: &[&KindInfo], core: bool) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, discovery::AGGREGATED_CONTENT_TYPE)],
-        discovery::aggregated(core).to_string(),
+        discovery::aggregated(kinds, core).to_string(),
     )
         .into_response()
 }

@@ -6,6 +6,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
 use aiops_core::Kind;
+use aiops_core::kinds::KindInfo;
 use aiops_core::snapshot::Snapshot;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
@@ -150,9 +151,16 @@ impl Store {
     }
 
     /// Removes an object; removing a Namespace removes every object in it, as the namespace
-    /// controller eventually does.
+    /// controller eventually does, and removing a Pod removes its PodMetrics, as metrics-server
+    /// stops reporting it.
     pub(crate) fn remove(&mut self, kind: Kind, namespace: &str, name: &str) -> Option<Value> {
         let removed = self.kinds.get_mut(&kind)?.remove(&(namespace.to_string(), name.to_string()));
+        if removed.is_some()
+            && kind == Kind::Pod
+            && let Some(metrics) = self.kinds.get_mut(&Kind::PodMetrics)
+        {
+            metrics.remove(&(namespace.to_string(), name.to_string()));
+        }
         if removed.is_some() && kind == Kind::Namespace {
             for (other, objects) in &mut self.kinds {
                 if other.info().namespaced {
@@ -174,6 +182,9 @@ impl Store {
 #[derive(Debug)]
 pub(crate) struct Shared {
     store: RwLock<Store>,
+    /// The kinds served: the table less the optional kinds the snapshot holds nothing of. Fixed
+    /// at load, since optional kinds are read-only.
+    served: Vec<&'static KindInfo>,
     /// The snapshot with its objects moved into the store: logs and `captured_at` remain.
     snapshot: Snapshot,
     /// When the server was loaded: the cluster's clock runs from `captured_at` at this instant.
@@ -184,7 +195,14 @@ impl Shared {
     /// Loads a snapshot.
     pub(crate) fn new(mut snapshot: Snapshot) -> Result<Shared, SimError> {
         let objects = std::mem::take(&mut snapshot.objects);
-        Ok(Shared { store: RwLock::new(Store::load(objects)?), snapshot, started: Instant::now() })
+        let store = Store::load(objects)?;
+        let served = crate::discovery::served_kinds(|kind| store.iter(kind, None).next().is_some());
+        Ok(Shared { store: RwLock::new(store), served, snapshot, started: Instant::now() })
+    }
+
+    /// The kinds this cluster serves.
+    pub(crate) fn served(&self) -> &[&'static KindInfo] {
+        &self.served
     }
 
     /// Read access. A panic in another request cannot leave the store half-written (each write

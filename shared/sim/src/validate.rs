@@ -41,6 +41,8 @@ pub(crate) fn check_shape(kind: Kind, object: &Value) -> Result<(), String> {
         Kind::StorageClass => decode::<storage::v1::StorageClass>(object),
         Kind::HorizontalPodAutoscaler => decode::<autoscaling::v2::HorizontalPodAutoscaler>(object),
         Kind::PodDisruptionBudget => decode::<policy::v1::PodDisruptionBudget>(object),
+        Kind::PodMetrics => decode::<aiops_core::kinds::metrics::PodMetrics>(object),
+        Kind::NodeMetrics => decode::<aiops_core::kinds::metrics::NodeMetrics>(object),
     }
 }
 

@@ -8,6 +8,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scenarios import SCENARIOS  # noqa: E402
 import scenarios2  # noqa: E402,F401
 import scenarios3  # noqa: E402,F401
+import scenarios4  # noqa: E402,F401
 
 out = sys.argv[1]
 only = sys.argv[2:]

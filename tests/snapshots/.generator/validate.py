@@ -8,11 +8,13 @@ import sys
 
 import yaml
 
-NAMESPACED_NOT = {"Namespace", "Node", "PersistentVolume", "StorageClass", "IngressClass"}
+NAMESPACED_NOT = {"Namespace", "Node", "PersistentVolume", "StorageClass", "IngressClass", "NodeMetrics"}
 KNOWN = {"Namespace", "Node", "Pod", "Service", "Endpoints", "Event", "PersistentVolumeClaim", "PersistentVolume", "ConfigMap",
          "Secret", "ServiceAccount", "ResourceQuota", "LimitRange", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
          "Job", "CronJob", "Ingress", "IngressClass", "NetworkPolicy", "StorageClass", "HorizontalPodAutoscaler",
-         "PodDisruptionBudget"}
+         "PodDisruptionBudget", "PodMetrics", "NodeMetrics"}
+# metrics.k8s.io objects are computed on read: no uid, no resourceVersion.
+METRICS = {"PodMetrics", "NodeMetrics"}
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 SECRETISH = re.compile(r"AKIA[0-9A-Z]{16}|hunter2|eyJ[A-Za-z0-9_-]{10,}|BEGIN (RSA |EC )?PRIVATE KEY|password=\S+")
 
@@ -68,9 +70,17 @@ def check(folder):
         if k in NAMESPACED_NOT and m.get("namespace"):
             E(f"{k} {m.get('name')}: cluster-scoped with namespace")
         uid = m.get("uid")
-        if uid in by_uid:
+        if k in METRICS:
+            if uid:
+                E(f"{k} {m.get('name')}: metrics objects have no uid")
+            owner = ("Pod" if k == "PodMetrics" else "Node", m.get("namespace"), m.get("name"))
+            if not any((o.get("kind"), o.get("metadata", {}).get("namespace"), o.get("metadata", {}).get("name")) == owner
+                       for o in items):
+                E(f"{k} {m.get('name')}: no such {owner[0]}")
+        elif uid in by_uid:
             E(f"duplicate uid {uid}: {k}/{m.get('name')}")
-        by_uid[uid] = o
+        if uid:
+            by_uid[uid] = o
         key = (k, m.get("namespace"), m.get("name"))
         if key in by_key:
             E(f"duplicate object {key}")

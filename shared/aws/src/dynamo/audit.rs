@@ -189,6 +189,46 @@ impl AuditLog for DynamoStore {
         events.sort_by(|a, b| (a.at, &a.investigation_id, a.seq).cmp(&(b.at, &b.investigation_id, b.seq)));
         Ok(events)
     }
+
+    /// A consistent query of the investigation's partition for `sk` from `EVT#<after + 1>`,
+    /// `limit` items at most (following DynamoDB's own pages until that many are read).
+    ///
+    /// # Errors
+    /// `InvalidInput` when `limit` is 0; the SDK's classified error.
+    async fn events_after(&self, investigation_id: &str, after: u64, limit: usize) -> Result<Vec<AuditEvent>> {
+        if limit == 0 {
+            return Err(Error::backend(ErrorClass::InvalidInput, "read audit events", "limit must be at least 1"));
+        }
+        let table = self.audit_table.as_str();
+        let mut events = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = i32::try_from(limit - events.len()).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .query()
+                .table_name(table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", s(inv_pk(investigation_id)))
+                .expression_attribute_values(":from", s(evt_sk(after.saturating_add(1))))
+                .expression_attribute_values(":to", s(evt_sk(u64::MAX)))
+                .set_exclusive_start_key(start.take())
+                .consistent_read(true)
+                .limit(page)
+                .send()
+                .await
+                .map_err(|e| ddb_error("dynamodb:Query", table, e))?;
+            for item in out.items() {
+                events.push(from_item(table, item)?);
+            }
+            start = out.last_evaluated_key().cloned();
+            if events.len() >= limit || start.is_none() {
+                break;
+            }
+        }
+        events.truncate(limit);
+        Ok(events)
+    }
 }
 
 #[cfg(test)]

@@ -187,4 +187,11 @@ impl StateStore for DynamoStore {
             None => Ok(None),
         }
     }
+
+    /// Puts `DOC#<key>` / `DOC` with `attribute_not_exists(pk)`: the first writer wins.
+    async fn create_doc(&self, key: &str, doc: &Value) -> Result<bool> {
+        let json = to_json("a document", doc)?;
+        let extra: Item = HashMap::from([("key".to_string(), s(key))]);
+        self.put_blob(&format!("DOC#{key}"), "DOC", extra, json, Mode::CreateOnly).await
+    }
 }

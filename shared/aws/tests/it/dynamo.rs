@@ -506,3 +506,52 @@ async fn a_failed_condition_from_dynamodb_classifies_as_conflict() -> anyhow::Re
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn create_doc_lets_exactly_one_of_concurrent_writers_win() -> anyhow::Result<()> {
+    // Concurrent conditional writes are atomic only on the serialized moto (see atomic_moto).
+    let config = atomic_config().await?;
+    let store = store_on(&config).await?;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let writer = DynamoStore::new(&config, store.tables());
+        tasks.push(tokio::spawn(async move { (i, writer.create_doc("IDEMPOTENCY#k1", &json!({"n": i})).await) }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (i, won) = task.await?;
+        if won? {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    assert_eq!(store.get_doc("IDEMPOTENCY#k1").await?, Some(json!({"n": winners[0]})));
+    assert!(!store.create_doc("IDEMPOTENCY#k1", &json!({"n": 99})).await?, "a second create writes nothing");
+    assert_eq!(store.get_doc("IDEMPOTENCY#k1").await?, Some(json!({"n": winners[0]})));
+    assert!(store.create_doc("IDEMPOTENCY#k2", &json!("x")).await?);
+    assert_eq!(store.get_doc("IDEMPOTENCY#k2").await?, Some(json!("x")));
+    Ok(())
+}
+
+#[tokio::test]
+async fn events_after_pages_through_one_investigation_in_order() -> anyhow::Result<()> {
+    let store = store().await?;
+    for i in 0..7 {
+        store.append("inv-a", "local:ann", AuditKind::Answer { text: format!("a{i}") }).await?;
+    }
+    store.append("inv-b", "local:bob", AuditKind::Answer { text: "b".into() }).await?;
+    let mut pages = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.events_after("inv-a", after, 3).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        pages.push(page.iter().map(|e| e.seq).collect::<Vec<u64>>());
+    }
+    assert_eq!(pages, vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
+    assert_eq!(store.events_after("inv-a", 0, 100).await?, store.events("inv-a").await?);
+    assert!(store.events_after("inv-a", 7, 5).await?.is_empty());
+    assert!(store.events_after("inv-none", 0, 5).await?.is_empty());
+    assert_eq!(class(store.events_after("inv-a", 0, 0).await).0, ErrorClass::InvalidInput);
+    Ok(())
+}

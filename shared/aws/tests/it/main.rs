@@ -7,11 +7,13 @@
 //!
 //! Run: `cargo nextest run -p aiops-aws` (or a filter, e.g. `cargo nextest run -p aiops-aws dynamo::`).
 
+mod audit_tamper;
 mod bedrock;
 mod dynamo;
 mod inspector;
 mod notify;
 mod sfn;
+mod sweeps;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

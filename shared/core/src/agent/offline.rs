@@ -407,8 +407,6 @@ fn plan(input: &ReasonInput<'_>) -> ReasonOutput {
 /// Tokens a model would have been sent for this step: the system prompt, the tool list and the
 /// transcript text.
 pub fn estimate_input_tokens(input: &ReasonInput<'_>) -> u64 {
-    let tools: u64 =
-        input.tools.iter().map(|t| estimate_tokens(t.description) + estimate_tokens(&t.schema.to_string()) + 8).sum();
     let messages: u64 = input
         .messages
         .iter()
@@ -419,7 +417,18 @@ pub fn estimate_input_tokens(input: &ReasonInput<'_>) -> u64 {
             Block::ToolResult { text, .. } => estimate_tokens(text) + 8,
         })
         .sum();
-    estimate_tokens(super::prompt::SYSTEM_PROMPT) + tools + messages
+    estimate_prefix_tokens(&input.tools) + messages
+}
+
+/// Tokens of what every turn starts with: the system prompt and the tool list. Models with
+/// cache points (see aiops-aws's Bedrock reasoner) read this prefix from the cache on every
+/// turn after the first.
+pub fn estimate_prefix_tokens(tools: &[&crate::catalog::ToolSpec]) -> u64 {
+    let tools: u64 = tools
+        .iter()
+        .map(|t| estimate_tokens(t.description) + estimate_tokens(&super::model_schema(&t.schema).to_string()) + 8)
+        .sum();
+    estimate_tokens(super::prompt::SYSTEM_PROMPT) + tools
 }
 
 fn assistant_message(step: &Step, _turn: usize) -> Message {
@@ -585,6 +594,8 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
         if !healthy || restarts > 0 {
             list.push(("get_pod_logs", json!({"namespace": pns, "pod": pod, "container": container, "previous": restarts > 0, "tail_lines": 300})));
         }
+        // The analyzers need only the pod's name too: one turn for all of it, not two.
+        list.push(("analyze_pod_issues", json!({"namespace": pns, "pod": pod})));
         return calls(turn, list);
     }
     let analyses = called(done, "analyze_pod_issues");

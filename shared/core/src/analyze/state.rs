@@ -20,6 +20,7 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::k8s::{self, decode};
 use crate::kinds::Kind;
+use crate::kinds::metrics::{NodeMetrics, PodMetrics};
 use crate::ports::{ClusterReader, LogRequest, Scope};
 use crate::snapshot::{LogKey, Snapshot};
 
@@ -53,6 +54,11 @@ pub struct ClusterState {
     pub storage_classes: Vec<StorageClass>,
     pub hpas: Vec<HorizontalPodAutoscaler>,
     pub pdbs: Vec<PodDisruptionBudget>,
+    /// Usage from the resource metrics API; empty when the cluster does not serve it (no
+    /// metrics-server) or the snapshot holds none.
+    pub pod_metrics: Vec<PodMetrics>,
+    /// Node usage from the resource metrics API (see `pod_metrics`).
+    pub node_metrics: Vec<NodeMetrics>,
     /// Container logs.
     pub logs: BTreeMap<LogKey, String>,
     /// Which kinds were read; an analyzer about a kind that was not read stays silent
@@ -147,6 +153,68 @@ impl ClusterState {
         Ok(s)
     }
 
+    /// Gathers only some kinds, each over its own scope, with no logs: what a narrow tool
+    /// needs (nodes and every pod for node totals, one namespace's policies, …). The same kind
+    /// may be asked for over several scopes (namespaces); an object listed twice is kept once.
+    ///
+    /// # Errors
+    /// The reader's error for pods; other kinds that cannot be listed are left out of
+    /// `read_kinds`, as in [`ClusterState::gather`].
+    pub async fn gather_kinds(reader: &dyn ClusterReader, wanted: &[(Kind, Scope)]) -> Result<ClusterState> {
+        let mut s = ClusterState { now: reader.now(), ..ClusterState::default() };
+        let mut seen: std::collections::HashSet<(Kind, String, String)> = std::collections::HashSet::new();
+        let mut failed: Vec<Kind> = Vec::new();
+        for (kind, scope) in wanted {
+            match reader.list(*kind, scope).await {
+                Ok(items) => {
+                    for o in items {
+                        let ns = o.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default();
+                        let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+                        if seen.insert((*kind, ns.to_string(), name.to_string())) {
+                            s.push(*kind, o)?;
+                        }
+                    }
+                    if !s.read_kinds.contains(kind) {
+                        s.read_kinds.push(*kind);
+                    }
+                }
+                Err(e) if *kind == Kind::Pod => return Err(e),
+                Err(e) => {
+                    tracing::debug!(kind = kind.info().name, error = %e, "kind not readable; skipped");
+                    failed.push(*kind);
+                }
+            }
+        }
+        // A kind read over one scope but not another was not fully read.
+        s.read_kinds.retain(|k| !failed.contains(k));
+        s.index();
+        Ok(s)
+    }
+
+    /// Reads the logs of `(namespace, pod, container, previous)` into the state (at most the
+    /// last `tail_lines` lines of each); a log that cannot be read is left out.
+    pub async fn read_logs(
+        &mut self,
+        reader: &dyn ClusterReader,
+        wanted: Vec<(String, String, String, bool)>,
+        tail_lines: i64,
+    ) {
+        for (ns, pod, container, previous) in wanted {
+            let request = LogRequest {
+                namespace: ns.clone(),
+                pod: pod.clone(),
+                container: Some(container.clone()),
+                previous,
+                tail_lines: Some(tail_lines),
+                limit_bytes: Some(256 * 1024),
+                ..LogRequest::default()
+            };
+            if let Ok(text) = reader.logs(&request).await {
+                self.logs.insert(LogKey { namespace: Some(ns), pod, container, previous }, text);
+            }
+        }
+    }
+
     fn push(&mut self, kind: Kind, o: Value) -> Result<()> {
         match kind {
             Kind::Namespace => self.namespaces.push(decode(o)?),
@@ -177,6 +245,8 @@ impl ClusterState {
                 self.hpas.push(decode(o)?)
             }
             Kind::PodDisruptionBudget => self.pdbs.push(decode(o)?),
+            Kind::PodMetrics => self.pod_metrics.push(decode(o)?),
+            Kind::NodeMetrics => self.node_metrics.push(decode(o)?),
         }
         Ok(())
     }
@@ -216,12 +286,29 @@ impl ClusterState {
         keep(&mut self.network_policies, ns, |o| &o.metadata);
         keep(&mut self.hpas, ns, |o| &o.metadata);
         keep(&mut self.pdbs, ns, |o| &o.metadata);
+        keep(&mut self.pod_metrics, ns, |o| &o.metadata);
         self.index();
     }
 
     /// Whether a kind was read (an absent object of an unread kind proves nothing).
     pub fn has_read(&self, kind: Kind) -> bool {
         self.read_kinds.contains(&kind)
+    }
+
+    /// Whether usage from the resource metrics API is at hand: some PodMetrics or NodeMetrics
+    /// were read. A cluster without metrics-server (or a snapshot without metrics) has none.
+    pub fn has_metrics(&self) -> bool {
+        !self.pod_metrics.is_empty() || !self.node_metrics.is_empty()
+    }
+
+    /// The PodMetrics of a pod, when the metrics API reported it.
+    pub fn pod_metrics_of(&self, namespace: &str, name: &str) -> Option<&PodMetrics> {
+        self.pod_metrics.iter().find(|m| k8s::namespace(&m.metadata) == namespace && k8s::name(&m.metadata) == name)
+    }
+
+    /// The NodeMetrics of a node, when the metrics API reported it.
+    pub fn node_metrics_of(&self, name: &str) -> Option<&NodeMetrics> {
+        self.node_metrics.iter().find(|m| k8s::name(&m.metadata) == name)
     }
 
     /// Events about one object, newest first.

@@ -2,6 +2,7 @@
 //! summarise into typed results with a compact text rendering for the model. Every result is
 //! bounded (rows and bytes) and says what it left out.
 
+mod connectivity;
 mod deployments;
 mod describe;
 mod diagnose;
@@ -9,6 +10,7 @@ mod events;
 mod logs;
 mod nodes;
 mod pods;
+mod resource_usage;
 mod services;
 
 use serde::Serialize;
@@ -18,6 +20,7 @@ use crate::catalog;
 use crate::error::{Error, Result};
 use crate::ports::ClusterReader;
 
+pub use connectivity::{ConnectivityResult, ConnectivityTarget, Hop, HopStatus, connectivity};
 pub use deployments::{DeploymentRow, DeploymentsResult, Revision, revision_of, revisions as revisions_of};
 pub use describe::PodDescription;
 pub use diagnose::DiagnosisResult;
@@ -25,6 +28,9 @@ pub use events::{EventRow, EventsResult, event_last_time};
 pub use logs::PodLogResult;
 pub use nodes::{NodeRow, NodesResult};
 pub use pods::{PodRow, PodsResult, Termination, pod_problem};
+pub use resource_usage::{
+    ContainerUsage, MetricsStatus, NodeAllocation, OomRecord, ResourceUsageResult, UsageTarget, resource_usage,
+};
 pub use services::{ServiceRow, ServicesResult};
 
 /// Most rows a list result carries; the rest are counted in `omitted`.
@@ -62,6 +68,10 @@ pub(crate) struct Args {
     pub reason: Option<String>,
     pub limit: Option<i64>,
     pub deployment: Option<String>,
+    pub service: Option<String>,
+    pub port: Option<i64>,
+    pub source_namespace: Option<String>,
+    pub source_pod: Option<String>,
 }
 
 /// Validates and runs a read tool against a cluster.
@@ -90,6 +100,8 @@ pub async fn run(reader: &dyn ClusterReader, tool: &str, args: &Value) -> Result
             parsed.name = parsed.deployment.take();
             render(diagnose::analyze_pod_issues(reader, &parsed).await?)
         }
+        "check_resource_usage" => render(resource_usage::check_resource_usage(reader, &parsed).await?),
+        "connectivity_test" => render(connectivity::connectivity_test(reader, &parsed).await?),
         other if spec.home == crate::catalog::ToolHome::AwsRead => {
             return Err(Error::Backend {
                 class: crate::ErrorClass::NotImplemented,

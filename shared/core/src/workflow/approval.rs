@@ -11,7 +11,7 @@ use super::write::Plan;
 use crate::agent::approval::{ApprovalRequest, ApprovalStatus, Decision, action_hash};
 use crate::agent::audit::AuditKind;
 use crate::agent::{InvestigationStatus, ProposedAction};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorClass, Result};
 use crate::ports::{ApprovalStore, AuditLog, Notifier, StateStore, TaskCallback};
 
 /// The event of the approval task.
@@ -217,7 +217,9 @@ pub async fn expire(
 }
 
 /// Decides an approval (API, CLI, approvals page): once, by a named person, before expiry;
-/// records it and resumes the waiting workflow. A rejection needs a reason.
+/// records it and resumes the waiting workflow. A rejection needs a reason. A refused
+/// decision (the request was decided already, or expired) is recorded in the investigation's
+/// trail as an `error` event by the one who tried.
 ///
 /// # Errors
 /// `NotFound`, `Conflict` (already decided, or expired), `InvalidArgs` (no reason).
@@ -239,8 +241,24 @@ pub async fn decide(
             message: "a decision needs the name of who decides".into(),
         });
     }
-    let (req, token) = approvals.decide(id, decision, now).await?;
     let word = if decision.approve { "approved" } else { "rejected" };
+    let (req, token) = match approvals.decide(id, decision, now).await {
+        Ok(decided) => decided,
+        Err(e) if e.class() == ErrorClass::Conflict => {
+            // A second decision, or one after the expiry: refused, the first decision (or the
+            // expiry) stands, and the attempt goes on the investigation's record.
+            if let Some(existing) = approvals.get(id).await? {
+                let verb = if decision.approve { "approve" } else { "reject" };
+                let event = AuditKind::Error {
+                    error: e.class().error_type().to_string(),
+                    message: format!("{} tried to {verb} approval {id}: refused: {e}", decision.by),
+                };
+                audit.append(&existing.investigation_id, &decision.by, event).await?;
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     audit
         .append(
             &req.investigation_id,

@@ -14,7 +14,9 @@ pub mod write;
 
 pub use events::{CallDescriptor, ErrorInfo, ReasonEvent, ReasonOut, StepDescriptor, ToolEvent, ToolOutcome};
 pub use launch::{Launched, launch};
-pub use reason::{StartRequest, fail, finalize, reason_step, start_investigation};
+pub use reason::{
+    MAX_QUESTION_BYTES, StartRequest, fail, finalize, new_id, offered_tools, reason_step, start_investigation,
+};
 pub use tool::{record_tool_result, run_tool_call};
 
 /// The actor the workflow's own events are recorded under.
@@ -26,11 +28,15 @@ pub struct WorkflowConfig {
     pub budget: crate::agent::Budget,
     /// How long an approval may wait before it counts as rejected.
     pub approval_timeout_seconds: u64,
+    /// Whether the AWS inspection tools (describe_cluster, CloudWatch, …) can run here: an EKS
+    /// cluster is configured and the aws-read function has credentials. When they cannot, they
+    /// are not offered to the model (they would only cost tokens and a turn).
+    pub aws_tools: bool,
 }
 
 impl Default for WorkflowConfig {
     fn default() -> WorkflowConfig {
-        WorkflowConfig { budget: crate::agent::Budget::default(), approval_timeout_seconds: 900 }
+        WorkflowConfig { budget: crate::agent::Budget::default(), approval_timeout_seconds: 900, aws_tools: false }
     }
 }
 

@@ -151,7 +151,7 @@ pub async fn reason_step(
         investigation_id: &id,
         messages: &messages,
         results: &data,
-        tools: catalog::catalog().iter().filter(|t| t.class == ToolClass::Read || inv.writes).collect(),
+        tools: offered_tools(inv.writes, cfg.aws_tools),
         writes_enabled: inv.writes,
         turns_left,
         input_tokens_left: cfg.budget.max_input_tokens.saturating_sub(inv.usage.input_tokens),
@@ -190,6 +190,18 @@ pub async fn reason_step(
         .await?;
     state.put_investigation(&inv).await?;
     Ok(ReasonOut { investigation_id: id, step: descriptor, approval_timeout_seconds: timeout })
+}
+
+/// The tools offered to the model: the read tools (the AWS ones only where they can run), and
+/// the write tools when writes are on.
+pub fn offered_tools(writes: bool, aws_tools: bool) -> Vec<&'static catalog::ToolSpec> {
+    catalog::catalog()
+        .iter()
+        .filter(|t| match t.class {
+            ToolClass::Read => aws_tools || t.home != ToolHome::AwsRead,
+            ToolClass::Write => writes,
+        })
+        .collect()
 }
 
 /// Applies the catalog and the writes setting to a step: unknown tools, invalid arguments and

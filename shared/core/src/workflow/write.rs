@@ -313,7 +313,10 @@ fn diff_into(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Executes an approved plan.
+/// Executes an approved plan. Every refusal (no plan, no approval or one for another action,
+/// not approved, used, the object locked or changed since) is recorded in the trail as an
+/// `action_refused` event before it is returned: nothing was changed, and the attempt is on
+/// the record.
 ///
 /// # Errors
 /// `Conflict`/`Forbidden`-class errors when the approval does not allow exactly this action,
@@ -324,48 +327,99 @@ pub async fn execute(d: &WriteDeps<'_>, ev: &WriteEvent, now: Timestamp) -> Resu
         Some(v) => serde_json::from_value(v)
             .map_err(|e| refused(ErrorClass::Fatal, format!("plan {plan_id} is unreadable: {e}")))?,
         None => {
-            return Err(refused(
-                ErrorClass::Forbidden,
-                format!("no plan {plan_id}: nothing was dry-run and approved for this action"),
-            ));
+            return Err(refusal(
+                d,
+                ev,
+                refused(
+                    ErrorClass::Forbidden,
+                    format!("no plan {plan_id}: nothing was dry-run and approved for this action"),
+                ),
+            )
+            .await);
         }
     };
     let hash = action_hash(&ev.action.tool, &ev.action.args);
     if hash != plan.action_hash || plan.investigation_id != ev.investigation_id {
-        return Err(refused(
-            ErrorClass::Forbidden,
-            "the action to execute is not the action that was planned and approved".into(),
-        ));
+        return Err(refusal(
+            d,
+            ev,
+            refused(
+                ErrorClass::Forbidden,
+                "the action to execute is not the action that was planned and approved".into(),
+            ),
+        )
+        .await);
     }
     let approval_id = ev.approval_id.clone().unwrap_or_default();
-    let approval = d.approvals.get(&approval_id).await?.ok_or_else(|| {
-        refused(ErrorClass::Forbidden, format!("no approval {approval_id}: refusing to act without one"))
-    })?;
+    let Some(approval) = d.approvals.get(&approval_id).await? else {
+        return Err(refusal(
+            d,
+            ev,
+            refused(ErrorClass::Forbidden, format!("no approval {approval_id}: refusing to act without one")),
+        )
+        .await);
+    };
     if approval.plan_id != plan.plan_id
         || approval.action_hash != hash
         || approval.investigation_id != ev.investigation_id
     {
-        return Err(refused(
-            ErrorClass::Forbidden,
-            format!("approval {approval_id} is for a different action; refusing"),
-        ));
+        return Err(refusal(
+            d,
+            ev,
+            refused(ErrorClass::Forbidden, format!("approval {approval_id} is for a different action; refusing")),
+        )
+        .await);
     }
     if approval.status != ApprovalStatus::Approved {
-        return Err(refused(
-            ErrorClass::Forbidden,
-            format!("approval {approval_id} is {}, not approved; refusing", approval.status.as_str()),
-        ));
+        return Err(refusal(
+            d,
+            ev,
+            refused(
+                ErrorClass::Forbidden,
+                format!("approval {approval_id} is {}, not approved; refusing", approval.status.as_str()),
+            ),
+        )
+        .await);
     }
     let lock_key = format!("deployment/{}/{}", plan.namespace, plan.deployment);
     if !d.locks.try_lock(&lock_key, &ev.investigation_id, d.policy.lock_seconds, now).await? {
-        return Err(refused(
-            ErrorClass::Conflict,
-            format!("another action on {lock_key} is in progress; one action at a time per object"),
-        ));
+        return Err(refusal(
+            d,
+            ev,
+            refused(
+                ErrorClass::Conflict,
+                format!("another action on {lock_key} is in progress; one action at a time per object"),
+            ),
+        )
+        .await);
     }
     let result = execute_locked(d, ev, &plan, &approval_id, &hash, now).await;
     d.locks.unlock(&lock_key, &ev.investigation_id).await?;
     result
+}
+
+/// Whether an error means the write was refused before anything changed (as opposed to a
+/// store or network failure, which the workflow retries or reports as such).
+fn is_refusal(e: &Error) -> bool {
+    matches!(e.class(), ErrorClass::Forbidden | ErrorClass::Conflict | ErrorClass::NotFound | ErrorClass::InvalidInput)
+}
+
+/// Records a refused execution in the investigation's trail and gives back the refusal. When
+/// the trail cannot be written, that failure is returned instead (a refusal must not go
+/// unrecorded silently) and the refusal is logged.
+async fn refusal(d: &WriteDeps<'_>, ev: &WriteEvent, e: Error) -> Error {
+    let event = AuditKind::ActionRefused {
+        tool: ev.action.tool.clone(),
+        args: ev.action.args.clone(),
+        reason: format!("execution refused: {e}"),
+    };
+    match d.audit.append(&ev.investigation_id, SYSTEM_ACTOR, event).await {
+        Ok(_) => e,
+        Err(audit_error) => {
+            tracing::error!(investigation_id = %ev.investigation_id, refusal = %e, "refused write could not be audited");
+            audit_error
+        }
+    }
 }
 
 async fn execute_locked(
@@ -376,18 +430,36 @@ async fn execute_locked(
     hash: &str,
     now: Timestamp,
 ) -> Result<Value> {
-    let approval = d.approvals.consume(approval_id, hash, now).await?;
+    let approval = match d.approvals.consume(approval_id, hash, now).await {
+        Ok(a) => a,
+        Err(e) if is_refusal(&e) => return Err(refusal(d, ev, e).await),
+        Err(e) => return Err(e),
+    };
     let by = approval.decided_by.clone().unwrap_or_else(|| "?".into());
-    let after = d.actuator.patch_deployment(&plan.namespace, &plan.deployment, &to_write_patch(&plan.patch_type, plan.patch.clone()), false).await.map_err(|e| {
-        if e.class() == ErrorClass::Conflict {
-            refused(ErrorClass::Conflict, format!(
-                "deployment {}/{} changed since the approval (it was at resourceVersion {}); nothing was changed — ask again to plan against its current state",
-                plan.namespace, plan.deployment, plan.resource_version
-            ))
-        } else {
-            e
+    let patched = d
+        .actuator
+        .patch_deployment(
+            &plan.namespace,
+            &plan.deployment,
+            &to_write_patch(&plan.patch_type, plan.patch.clone()),
+            false,
+        )
+        .await;
+    let after = match patched {
+        Ok(after) => after,
+        Err(e) if e.class() == ErrorClass::Conflict => {
+            let e = refused(
+                ErrorClass::Conflict,
+                format!(
+                    "deployment {}/{} changed since the approval (it was at resourceVersion {}); nothing was changed — ask again to plan against its current state",
+                    plan.namespace, plan.deployment, plan.resource_version
+                ),
+            );
+            return Err(refusal(d, ev, e).await);
         }
-    })?;
+        Err(e) if is_refusal(&e) => return Err(refusal(d, ev, e).await),
+        Err(e) => return Err(e),
+    };
     let verification = verify(d.reader, &plan.namespace, &plan.deployment).await;
     let action_id = format!("act-{}", &action_hash("act", &json!([plan.plan_id, approval_id]))[..16]);
     let record = ActionRecord {

@@ -4,6 +4,7 @@
 mod eks;
 mod fixtures;
 mod kubeconfig;
+mod metrics;
 mod reader;
 
 /// The error of a client constructor that must fail (`kube::Client` is not `Debug`).

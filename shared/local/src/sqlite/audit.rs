@@ -116,4 +116,30 @@ impl AuditLog for SqliteStore {
         events.sort_by(|a, b| (a.at, &a.investigation_id, a.seq).cmp(&(b.at, &b.investigation_id, b.seq)));
         Ok(events)
     }
+
+    async fn events_after(
+        &self,
+        investigation_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> aiops_core::Result<Vec<AuditEvent>> {
+        if limit == 0 {
+            return Err(CoreError::backend(ErrorClass::InvalidInput, "read audit events", "limit must be at least 1"));
+        }
+        let operation = format!("read the audit trail of investigation {investigation_id}");
+        let id = investigation_id.to_string();
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(operation.clone(), move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT json FROM audit WHERE investigation_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
+                .map_err(|e| Error::sqlite(operation.clone(), e))?;
+            let rows = stmt
+                .query_map(params![id, after, limit], |row| row.get::<_, String>(0))
+                .and_then(Iterator::collect::<rusqlite::Result<Vec<String>>>)
+                .map_err(|e| Error::sqlite(operation, e))?;
+            Ok(rows.iter().map(|j| from_json("an audit event", j)).collect::<crate::Result<Vec<AuditEvent>>>()?)
+        })
+        .await
+    }
 }

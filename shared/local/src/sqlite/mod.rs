@@ -1,9 +1,11 @@
-//! [`SqliteStore`]: local mode's state store, audit trail and approval store in one SQLite
-//! file.
+//! [`SqliteStore`]: local mode's state store, audit trail, approval store and object locks in
+//! one SQLite file.
 
 mod approvals;
 mod audit;
+mod lock;
 mod state;
+mod sweeps;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -84,11 +86,33 @@ CREATE TABLE IF NOT EXISTS approvals (
     used_at       INTEGER
 );
 CREATE INDEX IF NOT EXISTS approvals_newest ON approvals (requested_at DESC, id DESC);
+
+CREATE TABLE IF NOT EXISTS sweeps (
+    id    TEXT PRIMARY KEY NOT NULL,
+    at    INTEGER NOT NULL,
+    json  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sweep_latest (
+    slot      INTEGER PRIMARY KEY NOT NULL CHECK (slot = 0),
+    sweep_id  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sweep_claims (
+    identity          TEXT PRIMARY KEY NOT NULL,
+    investigation_id  TEXT NOT NULL,
+    json              TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS locks (
+    key          TEXT PRIMARY KEY NOT NULL,
+    owner        TEXT NOT NULL,
+    acquired_at  INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+);
 ";
 
 /// Local mode's state store ([`aiops_core::ports::StateStore`]), audit trail
-/// ([`aiops_core::ports::AuditLog`]) and approval store ([`aiops_core::ports::ApprovalStore`])
-/// in one SQLite file.
+/// ([`aiops_core::ports::AuditLog`]), approval store ([`aiops_core::ports::ApprovalStore`])
+/// and object locks ([`aiops_core::ports::LockStore`]) in one SQLite file.
 ///
 /// Cloning is cheap and shares the connection. Several `SqliteStore`s (or processes: the CLI
 /// approving while `serve-api` runs) may open the same file: every write that must happen

@@ -226,4 +226,21 @@ impl StateStore for SqliteStore {
         })
         .await
     }
+
+    /// `INSERT … ON CONFLICT DO NOTHING`: the first writer of a key wins.
+    async fn create_doc(&self, key: &str, doc: &Value) -> aiops_core::Result<bool> {
+        let operation = format!("create document {key}");
+        let json = to_json("a document", doc)?;
+        let key = key.to_string();
+        self.run(operation.clone(), move |conn| {
+            let inserted = conn
+                .execute(
+                    "INSERT INTO docs (key, json) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                    params![key, json],
+                )
+                .map_err(|e| Error::sqlite(operation, e))?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
 }

@@ -172,3 +172,27 @@ async fn an_append_emits_the_events_json_line_on_the_audit_target() {
     let line = out.lines().find(|l| l.contains(" audit: ")).unwrap_or_else(|| panic!("no audit line in {out:?}"));
     assert!(line.ends_with(&event.log_line()), "{line}");
 }
+
+#[tokio::test]
+async fn events_after_pages_through_one_investigation_in_order() {
+    let store = SqliteStore::in_memory().expect("store");
+    chain_of(&store, "inv-a", 7).await;
+    chain_of(&store, "inv-b", 3).await;
+    let mut pages = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.events_after("inv-a", after, 3).await.expect("page");
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().expect("last").seq;
+        pages.push(page.iter().map(|e| e.seq).collect::<Vec<u64>>());
+    }
+    assert_eq!(pages, vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
+    let all: Vec<_> = store.events_after("inv-a", 0, 100).await.expect("all");
+    assert_eq!(all, store.events("inv-a").await.expect("events"));
+    assert!(store.events_after("inv-a", 7, 10).await.expect("past the end").is_empty());
+    assert!(store.events_after("inv-none", 0, 10).await.expect("unknown").is_empty());
+    let (c, msg) = class(store.events_after("inv-a", 0, 0).await);
+    assert_eq!(c, ErrorClass::InvalidInput, "{msg}");
+}

@@ -2,6 +2,7 @@
 
 mod approvals;
 mod audit;
+mod locks;
 mod notify;
 mod state;
 

@@ -140,3 +140,27 @@ async fn a_file_that_is_not_a_database_fails_to_open_with_its_path() {
     assert!(e.to_string().contains(&path.display().to_string()), "{e}");
     assert_eq!(aiops_core::Error::from(e).class(), ErrorClass::Fatal);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn create_doc_lets_exactly_one_of_concurrent_writers_win_and_never_overwrites() {
+    let (_dir, store) = crate::file_store();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { (i, store.create_doc("IDEMPOTENCY#k1", &json!({"n": i})).await) }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (i, won) = t.await.expect("task");
+        if won.expect("create") {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners: {winners:?}");
+    assert_eq!(store.get_doc("IDEMPOTENCY#k1").await.expect("get"), Some(json!({"n": winners[0]})));
+    assert!(!store.create_doc("IDEMPOTENCY#k1", &json!({"n": 99})).await.expect("second create"));
+    assert_eq!(store.get_doc("IDEMPOTENCY#k1").await.expect("get"), Some(json!({"n": winners[0]})));
+    // put_doc still replaces; create_doc on a fresh key writes.
+    assert!(store.create_doc("IDEMPOTENCY#k2", &json!("x")).await.expect("create"));
+    assert_eq!(store.get_doc("IDEMPOTENCY#k2").await.expect("get"), Some(json!("x")));
+}

@@ -5,6 +5,7 @@ mod controller;
 mod discovery;
 mod lifecycle;
 mod logs;
+mod metrics;
 mod reads;
 mod scale;
 mod support;

@@ -1,0 +1,78 @@
+//! Lambda `api`. Trigger: the API Gateway REST API (proxy integration on `/{proxy+}`, IAM
+//! auth), events decoded by `lambda_http`. Input: an HTTP request; output: JSON, or
+//! `application/problem+json` errors (400/401/404/409/413/415/422, 500/503 without detail).
+//! The actor of every write is the caller's IAM principal from the request context
+//! (`identity.userArn`, else `identity.caller`). The stage prefix API Gateway adds to the path
+//! is dropped before routing.
+//!
+//! Environment: AIOPS_STATE_TABLE, AIOPS_AUDIT_TABLE, AIOPS_APPROVALS_TABLE (required),
+//! AIOPS_STATE_MACHINE_ARN (required: the investigation state machine), AIOPS_CLUSTER_NAME
+//! (the cluster investigated; a request naming another is refused),
+//! AIOPS_APPROVAL_TIMEOUT_SECONDS (default 3600), AIOPS_CORS_ORIGIN (unset: no CORS; else
+//! the one allowed origin, or `*`), and the budget variables FunctionConfig reads
+//! (AIOPS_MAX_TURNS, AIOPS_MAX_INPUT_TOKENS, AIOPS_MAX_RESULT_BYTES).
+//!
+//! Sweeps: `GET /sweeps/latest` reads the stored latest sweep; `POST /sweeps` answers 404
+//! here (the scheduled sweep function runs sweeps: one may outlast API Gateway's 29 s).
+//!
+//! IAM: dynamodb GetItem, PutItem, Query on the state table and its indexes (by_created,
+//! by_status; the latest sweep is read from it); PutItem, Query on the audit table; GetItem, UpdateItem, Query on the approvals
+//! table and its indexes; states:StartExecution on the state machine; states:SendTaskSuccess
+//! and states:SendTaskFailure (resource `*`, as task tokens require).
+
+use std::sync::Arc;
+
+use aiops_aws::config::load_sdk;
+use aiops_aws::dynamo::DynamoStore;
+use aiops_aws::sfn::{SfnStarter, SfnTaskCallback};
+use aiops_fn_api::{Caller, Deps, LambdaConfig, Sweeps, router};
+use lambda_http::request::RequestContext;
+use lambda_http::{Error, Request, RequestExt};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let cfg = LambdaConfig::from_vars(|k| std::env::var(k).ok())?;
+    let sdk = load_sdk().await;
+    let store = Arc::new(DynamoStore::new(&sdk, cfg.function.tables.clone()));
+    let deps = Deps {
+        state: store.clone(),
+        audit: store.clone(),
+        approvals: store.clone(),
+        starter: Arc::new(SfnStarter::new(&sdk, cfg.state_machine_arn.clone())),
+        callback: Arc::new(SfnTaskCallback::new(&sdk)),
+        config: cfg.api.clone(),
+        // GET /sweeps/latest only: the scheduled sweep function runs sweeps in the cloud.
+        sweeps: Some(Sweeps { store, reader: None, notifier: None, config: Default::default() }),
+    };
+    let app = router(Arc::new(deps));
+    lambda_http::run(tower::ServiceBuilder::new().map_request(front_door).service(app)).await
+}
+
+/// The Lambda front door: the caller from the request context, the path without the stage.
+fn front_door(mut req: Request) -> Request {
+    let caller = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => {
+            ctx.identity.user_arn.clone().or_else(|| ctx.identity.caller.clone()).filter(|c| !c.is_empty())
+        }
+        _ => None,
+    };
+    if let Some(c) = caller {
+        req.extensions_mut().insert(Caller(c));
+    }
+    let raw = req.raw_http_path().to_string();
+    if raw.starts_with('/') {
+        let path_and_query = match req.uri().query() {
+            Some(q) => format!("{raw}?{q}"),
+            None => raw,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = lambda_http::http::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
