@@ -170,7 +170,7 @@ fn render(run: &SweepRun, data_dir: &Path, answers: Option<&Value>) -> String {
     );
     match &r.previous {
         Some(p) => {
-            out.push_str(&format!(" (compared with the sweep at {}).\n", p.at));
+            out.push_str(&format!(" (compared with the sweep at {}).\n", sweep::when(p.at)));
             if p.cluster != r.cluster {
                 out.push_str(&format!(
                     "note: the previous sweep was of {}; use one --data-dir per cluster to compare like with like.\n",
@@ -197,7 +197,7 @@ fn render(run: &SweepRun, data_dir: &Path, answers: Option<&Value>) -> String {
         for f in list {
             out.push_str(&format!("  {}", sweep::line(f)));
             if since {
-                out.push_str(&format!(" (since {})", f.since));
+                out.push_str(&format!(" (since {})", sweep::when(f.since)));
             }
             if let Some(inv) = &f.investigation {
                 out.push_str(&format!(" [investigation {inv}]"));

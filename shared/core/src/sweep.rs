@@ -172,7 +172,7 @@ pub struct SweptFinding {
 }
 
 /// What happened to a candidate for an investigation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeStatus {
     /// An investigation was started.
@@ -586,8 +586,10 @@ async fn try_claim_and_start(
                     .unwrap_or(Timestamp::MAX);
                 if now < until {
                     let message = format!(
-                        "investigation {} was started at {}; cooldown until {until}",
-                        c.investigation_id, c.claimed_at
+                        "investigation {} was started at {}; cooldown until {}",
+                        c.investigation_id,
+                        when(c.claimed_at),
+                        when(until)
                     );
                     return Ok((OutcomeStatus::Cooldown, Some(c.investigation_id.clone()), None, Some(message)));
                 }
@@ -697,6 +699,11 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
+/// A time as people read it in a report: `2025-11-30T10:00:00Z` (whole seconds, UTC).
+pub fn when(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// One line about a finding: `ERROR    Pod prod/web-1 [OOMKilled] message`.
 pub fn line(f: &SweptFinding) -> String {
     format!(
@@ -713,10 +720,15 @@ pub fn line(f: &SweptFinding) -> String {
 pub fn summary(report: &SweepReport, config: &SweepConfig) -> (String, String) {
     let (n, o, r) = (report.new.len(), report.ongoing.len(), report.resolved.len());
     let subject = format!("aiops sweep of {}: {n} new, {r} resolved, {o} ongoing", report.cluster);
-    let mut body =
-        format!("Health sweep {} of {} at {} ({}).\n", report.sweep_id, report.cluster, report.at, report.trigger);
+    let mut body = format!(
+        "Health sweep {} of {} at {} ({}).\n",
+        report.sweep_id,
+        report.cluster,
+        when(report.at),
+        report.trigger
+    );
     match &report.previous {
-        Some(p) => body.push_str(&format!("Compared with sweep {} at {}.\n", p.sweep_id, p.at)),
+        Some(p) => body.push_str(&format!("Compared with sweep {} at {}.\n", p.sweep_id, when(p.at))),
         None => body.push_str("First sweep: every finding is new.\n"),
     }
     body.push_str(&format!(

@@ -54,44 +54,20 @@ impl TaskCallback for Callbacks {
     }
 }
 
-/// One simulated cluster over the demo snapshot, the stores, and both handlers' dependencies.
-pub struct World {
-    pub sim: SimCluster,
-    pub write: aiops_fn_k8s_write::Deps,
-    pub approval: aiops_fn_approval::Deps,
-    pub callbacks: Callbacks,
-    pub investigation_id: String,
+/// The four stores the handlers use, all backed by one store of `backend`.
+struct Stores {
+    state: Arc<dyn StateStore>,
+    audit: Arc<dyn AuditLog>,
+    approvals: Arc<dyn ApprovalStore>,
+    locks: Arc<dyn LockStore>,
 }
 
-/// A proposal: tool, arguments and summary, as the reason step hands it on.
-pub fn action(tool: &str, args: Value) -> Value {
-    json!({"tool": tool, "args": args, "summary": format!("{tool} {args}")})
-}
-
-/// The demo's fix: raise payment-service's memory limit from 512Mi to 1Gi.
-pub fn raise_memory(limit: &str) -> Value {
-    action(
-        "set_container_resources",
-        json!({"namespace": NS, "deployment": DEPLOYMENT, "container": "app", "memory_limit": limit}),
-    )
-}
-
-impl World {
-    pub async fn new(backend: Backend) -> World {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/snapshots/demo-oom-crashloop");
-        let snapshot = Snapshot::load(&dir).expect("demo snapshot");
-        let now = snapshot.captured_at;
-        let sim = SimCluster::start(snapshot).await.expect("sim starts");
-        let client = aiops_kube::from_url(&sim.url()).await.expect("client");
-        let (state, audit, approvals, locks): (
-            Arc<dyn StateStore>,
-            Arc<dyn AuditLog>,
-            Arc<dyn ApprovalStore>,
-            Arc<dyn LockStore>,
-        ) = match backend {
+impl Stores {
+    async fn new(backend: Backend) -> Stores {
+        match backend {
             Backend::Sqlite => {
                 let s = Arc::new(aiops_local::SqliteStore::in_memory().expect("sqlite"));
-                (s.clone(), s.clone(), s.clone(), s)
+                Stores { state: s.clone(), audit: s.clone(), approvals: s.clone(), locks: s }
             }
             Backend::Dynamo => {
                 let moto = aiops_testkit::moto::shared().expect("moto (scripts/setup installs it)");
@@ -106,9 +82,42 @@ impl World {
                     aiops_aws::dynamo::TableNames::prefixed(&unique("k8s-write")),
                 ));
                 s.create_tables().await.expect("tables");
-                (s.clone(), s.clone(), s.clone(), s)
+                Stores { state: s.clone(), audit: s.clone(), approvals: s.clone(), locks: s }
             }
-        };
+        }
+    }
+}
+
+/// One simulated cluster over the demo snapshot, the stores, and both handlers' dependencies.
+pub struct World {
+    pub sim: SimCluster,
+    pub write: aiops_fn_k8s_write::Deps,
+    pub approval: aiops_fn_approval::Deps,
+    pub callbacks: Callbacks,
+    pub investigation_id: String,
+}
+
+/// A proposal: tool, arguments and summary, as the reason step hands it on.
+pub fn action(tool: &str, args: Value) -> Value {
+    json!({"tool": tool, "args": args, "summary": format!("{tool} {args}")})
+}
+
+/// Sets the memory limit of payment-service's container (512Mi in the demo) to `limit`.
+pub fn raise_memory(limit: &str) -> Value {
+    action(
+        "set_container_resources",
+        json!({"namespace": NS, "deployment": DEPLOYMENT, "container": "app", "memory_limit": limit}),
+    )
+}
+
+impl World {
+    pub async fn new(backend: Backend) -> World {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/snapshots/demo-oom-crashloop");
+        let snapshot = Snapshot::load(&dir).expect("demo snapshot");
+        let now = snapshot.captured_at;
+        let sim = SimCluster::start(snapshot).await.expect("sim starts");
+        let client = aiops_kube::from_url(&sim.url()).await.expect("client");
+        let Stores { state, audit, approvals, locks } = Stores::new(backend).await;
         let write = aiops_fn_k8s_write::Deps {
             reader: Arc::new(aiops_kube::KubeReader::new(client.clone(), Some(now))),
             actuator: Arc::new(aiops_kube::KubeActuator::new(client)),
