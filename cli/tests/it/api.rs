@@ -78,11 +78,14 @@ fn remote_mode_starts_follows_approves_and_audits_an_investigation() {
     assert_eq!(blank.status.code(), Some(2), "{}", stderr(&blank));
 }
 
+/// A refused request: name, method, path, headers, body, expected status.
+type Case<'a> = (&'a str, &'a str, &'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
+
 #[test]
 fn refusals_are_problem_json_with_the_right_status() {
     let api = ServeApi::start("demo-oom-crashloop", &[]);
     let json_ct = [("content-type", "application/json")];
-    let cases: Vec<(&str, &str, &str, Vec<(&str, &str)>, Vec<u8>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "wrong media type",
             "POST",

@@ -133,7 +133,7 @@ def metrics_memory_near_limit():
                   L(52, "INFO", "nio-8080-exec-7", "c.e.search.api.SearchController", "GET /v2/search?q=gloves 200 (97 ms)")]
         c.log(p, "app", "\n".join(lines))
     return c, expect(
-        "Is search-api in the search namespace running out of memory? One of its pods restarted half an hour ago.",
+        f"Pod {p0['metadata']['name']} in search restarted half an hour ago. Is search-api running out of memory?",
         {"kind": "Deployment", "namespace": ns, "name": "search-api"}, False,
         [dict(finding("Pod", ns, p0["metadata"]["name"], "warning", "OOMKilled", ["1Gi", "OOMKilled"]),
               also_accept=[{"kind": "Deployment", "name": "search-api"}])],
@@ -199,11 +199,12 @@ def networkpolicy_blocks_service():
         c.log(p, "app", "\n".join(lines))
     src = checkout[0]["metadata"]["name"]
     return c, expect(
-        "Since about 20 minutes ago checkout-api in production times out calling payments-api. What is blocking it?",
+        "checkout-api times out calling payments-api since about 20 minutes ago. What is wrong in the payments namespace?",
         {"kind": "Service", "namespace": ns, "name": "payments-api"}, False,
-        [dict(finding("NetworkPolicy", ns, "default-deny-ingress", "warning", "DefaultDenyBlocksService",
+        # The allow policy's typo is the root cause; the default deny doing its job is the other face of it.
+        [dict(finding("NetworkPolicy", ns, "allow-checkout-to-payments-api", "warning", "NetworkPolicySelectsNothing",
                       ["default-deny-ingress", "payments-api"]),
-              also_accept=[{"kind": "NetworkPolicy", "name": "allow-checkout-to-payments-api", "reason": "NetworkPolicySelectsNothing"}])],
+              also_accept=[{"kind": "NetworkPolicy", "name": "default-deny-ingress", "reason": "DefaultDenyBlocksService"}])],
         must_not=["restart_deployment", "rollback_deployment", "scale_deployment", "set_container_resources"],
         should_mention=["allow-checkout-to-payments-api", "app=payment-api", "Connect timed out"],
         tools=[{"tool": "connectivity_test",
