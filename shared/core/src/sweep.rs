@@ -674,7 +674,7 @@ fn investigation_id_for(identity: &str, sweep_id: &str, now: Timestamp) -> Strin
 /// The question an investigation of a finding asks.
 pub fn question(f: &Finding) -> String {
     let mut q = format!(
-        "The scheduled health sweep found a new {} problem: {} [{}]: {}",
+        "A health sweep found a new {} problem: {} [{}]: {}",
         f.severity.as_str(),
         f.subject(),
         f.reason,
@@ -746,7 +746,7 @@ pub fn summary(report: &SweepReport, config: &SweepConfig) -> (String, String) {
         let shown = list.len().min(config.top);
         body.push_str(&format!("\n{title} ({}{}):\n", if shown < list.len() { "top " } else { "" }, shown));
         let mut sorted: Vec<&SweptFinding> = list.iter().collect();
-        sorted.sort_by(|a, b| b.finding.severity.cmp(&a.finding.severity));
+        sorted.sort_by_key(|f| std::cmp::Reverse(f.finding.severity));
         for f in sorted.into_iter().take(shown) {
             body.push_str(&format!("  - {}\n", line(f)));
         }
@@ -1029,10 +1029,7 @@ mod tests {
         assert!(q.len() <= MAX_QUESTION_BYTES, "{}", q.len());
         let wide = question(&finding("Pod", "prod", &"é".repeat(200), Severity::Error, "R", &"€".repeat(3000)));
         assert!(wide.len() <= MAX_QUESTION_BYTES && wide.ends_with("would fix it?"), "{}", wide.len());
-        assert!(
-            q.starts_with("The scheduled health sweep found a new error problem: Pod prod/api [OOMKilled]: x x"),
-            "{q}"
-        );
+        assert!(q.starts_with("A health sweep found a new error problem: Pod prod/api [OOMKilled]: x x"), "{q}");
         assert!(scheduled_sweep_id(t(0)) == "sweep-20251130T100000Z");
         assert!(new_sweep_id(t(0)).starts_with("sweep-20251130T100000Z-"));
         assert_ne!(new_sweep_id(t(0)), new_sweep_id(t(0)));

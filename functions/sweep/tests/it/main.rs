@@ -215,7 +215,7 @@ async fn a_schedule_read_back_from_the_scheduler_drives_two_sweeps() -> anyhow::
         assert_eq!(name, &format!("{id}-1"), "{input}");
         let inv = cloud.store.get_investigation(id).await?.ok_or_else(|| anyhow::anyhow!("no record {id}"))?;
         assert_eq!(inv.actor, "sweep");
-        assert!(inv.question.starts_with("The scheduled health sweep found a new"), "{}", inv.question);
+        assert!(inv.question.starts_with("A health sweep found a new"), "{}", inv.question);
     }
     let sent = cloud.published()?;
     assert_eq!(sent.len(), 1, "{sent:?}");

@@ -1,6 +1,6 @@
 //! DynamoStore against moto: state, audit trail, approvals, locks, error classification.
 
-mod atomic_moto;
+pub(crate) mod atomic_moto;
 
 use std::collections::BTreeMap;
 

@@ -2,9 +2,6 @@
 //! stored in parts and read back whole, the latest-sweep compare-and-swap, and the claims'
 //! conditional writes (raced on the moto whose conditional writes are atomic).
 
-#[path = "dynamo/atomic_moto.rs"]
-mod atomic_moto;
-
 use aiops_aws::dynamo::{DynamoStore, PART_SIZE, TableNames};
 use aiops_core::ErrorClass;
 use aiops_core::analyze::{Finding, ObjectRef, Severity};
@@ -141,7 +138,7 @@ async fn a_claim_is_taken_once_replaced_only_from_the_one_read_and_released_by_i
 
 #[tokio::test]
 async fn of_concurrent_claims_on_one_root_cause_exactly_one_wins() -> anyhow::Result<()> {
-    let config = crate::sdk_config_at(atomic_moto::endpoint()?).await;
+    let config = crate::sdk_config_at(crate::dynamo::atomic_moto::endpoint()?).await;
     let store = store_on(&config).await?;
     let attempts = (0..12).map(|i| {
         let store = store.clone();

@@ -360,10 +360,11 @@ pub fn resource_usage(state: &ClusterState, target: &UsageTarget) -> Result<Reso
                     restarts,
                     source: source.into(),
                     detail: format!(
-                        "container {} of pod {ns}/{name} OOMKilled (exit {}){}; {restarts} restarts",
+                        "container {} of pod {ns}/{name} OOMKilled (exit {}){}; {}",
                         c.name,
                         t.exit_code,
-                        lim_mem.map(|l| format!(" at its {l} memory limit")).unwrap_or_default()
+                        lim_mem.map(|l| format!(" at its {l} memory limit")).unwrap_or_default(),
+                        restarts_text(restarts)
                     ),
                 });
             }
@@ -546,11 +547,12 @@ fn oom_findings(state: &ClusterState, pods: &[&Pod], oom: &[OomRecord]) -> Vec<F
             None => Severity::Warning,
         };
         let mut pods_hit: Vec<&str> = records.iter().filter_map(|r| r.pod.as_deref()).collect();
+        pods_hit.sort_unstable();
         pods_hit.dedup();
         let restarts: i32 = records.iter().map(|r| r.restarts).max().unwrap_or(0);
         let limit = latest.memory_limit.clone();
         let message = format!(
-            "container {container} of {} {}/{} was OOMKilled (exit 137){}{}; {} pod{} affected, up to {restarts} restarts",
+            "container {container} of {} {}/{} was OOMKilled (exit 137){}{}; {} pod{} affected, up to {}",
             subject.kind.to_lowercase(),
             subject.namespace,
             subject.name,
@@ -561,6 +563,7 @@ fn oom_findings(state: &ClusterState, pods: &[&Pod], oom: &[OomRecord]) -> Vec<F
             latest.ago.as_deref().map(|a| format!(", last {a} ago")).unwrap_or_default(),
             pods_hit.len(),
             if pods_hit.len() == 1 { "" } else { "s" },
+            restarts_text(restarts),
         );
         let mut f = Finding::new(subject.clone(), severity, "OOMKilled", message);
         for r in records.iter().take(5) {
@@ -871,6 +874,10 @@ fn node_findings(nodes: &[NodeAllocation]) -> Vec<Finding> {
         }
     }
     out
+}
+
+fn restarts_text(n: i32) -> String {
+    if n == 1 { "1 restart".into() } else { format!("{n} restarts") }
 }
 
 fn or_dash(s: &Option<String>) -> &str {
