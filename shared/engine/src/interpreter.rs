@@ -620,6 +620,15 @@ async fn run_concurrently(
             Ok(output) => results[index] = output,
             Err(failure) => {
                 set.abort_all();
+                // Aborting takes effect at each task's next await: a task being polled on another
+                // worker right now can still record events. Wait for every task to stop so that
+                // nothing of this map lands in the history after the failure is handled.
+                // One that finished before its abort recorded its own end: it was not aborted.
+                while let Some(stopped) = set.join_next().await {
+                    if let Ok((index, _)) = stopped {
+                        running.remove(&index);
+                    }
+                }
                 if map_events {
                     for index in running {
                         run.record(HistoryEvent::new(EventType::MapIterationAborted).state(&state.name).index(index))?;
