@@ -193,7 +193,11 @@ async fn tool_use_turns_then_an_answer_drive_three_converse_calls() -> anyhow::R
         let names: Vec<&str> = tools.iter().filter_map(|t| t["toolSpec"]["name"].as_str()).collect();
         assert_eq!(names, offered, "request {i}");
         let get_pods = tools.iter().find(|t| t["toolSpec"]["name"] == "get_pods").expect("get_pods offered");
-        assert_eq!(get_pods["toolSpec"]["inputSchema"]["json"], aiops_core::agent::model_schema(&catalog::find("get_pods")?.schema), "request {i}");
+        assert_eq!(
+            get_pods["toolSpec"]["inputSchema"]["json"],
+            aiops_core::agent::model_schema(&catalog::find("get_pods")?.schema),
+            "request {i}"
+        );
         assert_eq!(req["inferenceConfig"]["maxTokens"], 4096, "request {i}");
         assert!(req.get("guardrailConfig").is_none(), "request {i}");
     }
