@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aiops_cli::local::open_store;
 use aiops_cli::source::UsageError;
-use aiops_core::agent::audit::{AuditEvent, verify_chain};
+use aiops_core::agent::audit::{AuditEvent, AuditHead, verify_trail};
 use aiops_core::ports::StateStore;
 use aiops_fn_api::Problem;
 use aiops_fn_api::views::{
@@ -612,7 +612,9 @@ async fn audit(r: &Remote, output: Output, id: &str, verify: bool) -> Result<(),
         }
     }
     if verify {
-        let result = verify_chain(id, &events);
+        let detail: InvestigationDetail = r.get(&format!("/investigations/{}", enc(id))).await?;
+        let head = detail.audit_head.map(|h| AuditHead { seq: h.seq, hash: h.hash });
+        let result = verify_trail(id, &events, head.as_ref());
         match output {
             Output::Json => println!(
                 "{}",

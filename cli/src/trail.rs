@@ -7,8 +7,8 @@ use std::sync::Arc;
 use aiops_cli::local::{LocalCallback, LocalOptions, open_store};
 use aiops_cli::source::{Source, SourceArgs, UsageError};
 use aiops_core::agent::approval::{ApprovalStatus, Decision};
-use aiops_core::agent::audit::{AuditEvent, AuditKind, verify_chain};
-use aiops_core::ports::{ApprovalStore, AuditLog};
+use aiops_core::agent::audit::{AuditEvent, AuditKind, verify_trail};
+use aiops_core::ports::{ApprovalStore, AuditLog, StateStore};
 use aiops_core::snapshot::Snapshot;
 use aiops_core::workflow::StartRequest;
 use aiops_core::workflow::approval::decide;
@@ -85,11 +85,13 @@ pub async fn audit(data_dir: &Path, output: Output, id: &str) -> Result<(), Fail
     Ok(())
 }
 
-/// `aiops audit verify ID`: exit 0 only when the chain is intact.
+/// `aiops audit verify ID`: exit 0 only when the chain is intact and reaches the head the
+/// investigation recorded.
 pub async fn verify(data_dir: &Path, output: Output, id: &str) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let events = store.events(id).await?;
-    let result = verify_chain(id, &events);
+    let head = store.get_investigation(id).await?.and_then(|inv| inv.audit_head);
+    let result = verify_trail(id, &events, head.as_ref());
     match output {
         Output::Json => println!(
             "{}",

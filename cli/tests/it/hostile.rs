@@ -349,6 +349,31 @@ fn audit_verify_names_a_deleted_event_and_exits_non_zero_and_the_rest_of_the_tra
     assert!(text.stdout.contains(&format!("{} events", before.len() - 1)), "{}", text.stdout);
 }
 
+#[test]
+fn audit_verify_detects_a_deleted_tail_which_leaves_no_gap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("path");
+    let id = investigation_in(data);
+    let before = trail(data, &id);
+    let last = before.last().expect("events")["seq"].as_u64().expect("seq");
+    assert_eq!(before.last().expect("events")["event"]["type"], "answer", "{before:?}");
+
+    // The answer and the step before it deleted: seq 1..n-2 still chain without a gap.
+    tamper(
+        data,
+        &format!(
+            "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE investigation_id = '{id}' AND seq >= {};",
+            last - 1
+        ),
+    );
+    let verify = aiops(&["--data-dir", data, "audit", "verify", &id]);
+    assert_ne!(verify.code, 0, "a trail without its end verified: {}", verify.stdout);
+    let expected =
+        format!("the trail ends at event {} but the investigation recorded event {last} as its last", last - 2);
+    assert!(verify.stdout.contains(&expected), "{}", verify.stdout);
+    assert_eq!(trail(data, &id)[..], before[..before.len() - 2], "the rest is kept");
+}
+
 /// A kubeconfig whose context `sim` points at a running simulated cluster.
 fn kubeconfig(dir: &Path, server: &str) -> std::path::PathBuf {
     let text = format!(
@@ -436,5 +461,17 @@ async fn undo_restores_the_prior_spec_on_a_running_cluster_is_audited_and_refuse
     assert!(again.stderr.contains(&format!("action {action_id} was already undone by")), "{}", again.stderr);
     assert_eq!(spec(), before);
     assert_eq!(trail(data, &id).iter().filter(|e| e["event"]["type"] == "action_undone").count(), 1);
+
+    // The undo anchored the trail: deleting just the undo event, the last one, is detected.
+    let last = events.last().expect("events");
+    assert_eq!(last["event"]["type"], "action_undone");
+    let seq = last["seq"].as_u64().expect("seq");
+    tamper(
+        data,
+        &format!("DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE investigation_id = '{id}' AND seq = {seq};"),
+    );
+    let verify = aiops_async(&["--data-dir", data, "audit", "verify", &id]).await;
+    assert_ne!(verify.code, 0, "the undo's event was deleted unnoticed: {}", verify.stdout);
+    assert!(verify.stdout.contains(&format!("recorded event {seq} as its last")), "{}", verify.stdout);
     sim.shutdown().await;
 }

@@ -22,7 +22,7 @@ use crate::views;
     ),
     components(schemas(
         Problem, views::StartInvestigation, views::FollowUp, views::ApproveBody, views::RejectBody, views::Started,
-        views::Links, views::Status, views::InvestigationSummary, views::InvestigationPage, views::InvestigationDetail,
+        views::Links, views::Status, views::InvestigationSummary, views::InvestigationPage, views::InvestigationDetail, views::AuditHead,
         views::Action, views::ExecutedAction, views::Tokens, views::Approval, views::ApprovalState,
         views::ApprovalList, views::AuditEntry, views::AuditPage,
     )),

@@ -225,7 +225,19 @@ pub struct InvestigationDetail {
     pub error: Option<String>,
     /// The approval the investigation waits on.
     pub pending_approval: Option<Approval>,
+    /// Where the audit trail stood when the investigation last ended or an action of it was
+    /// undone; `aiops audit verify` checks the trail still reaches it (a deleted tail).
+    #[serde(default)]
+    pub audit_head: Option<AuditHead>,
     pub links: Links,
+}
+
+/// The last audit event when the trail was anchored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditHead {
+    pub seq: u64,
+    /// Its hash (hex SHA-256).
+    pub hash: String,
 }
 
 /// Where an approval request stands.
@@ -438,6 +450,7 @@ pub async fn investigation_detail(
         tokens: Tokens { input: inv.usage.input_tokens, output: inv.usage.output_tokens },
         error: inv.error.clone(),
         pending_approval: pending,
+        audit_head: inv.audit_head.as_ref().map(|h| AuditHead { seq: h.seq, hash: h.hash.clone() }),
         links: Links::of(&inv.id),
     }))
 }

@@ -146,6 +146,7 @@ async fn seed(store: &DynamoStore) {
         parent: None,
         executed_actions: Vec::new(),
         steps: vec!["tools:get_pods".into(), "propose:set_container_resources".into()],
+        audit_head: None,
     };
     store.put_investigation(&inv).await.expect("seed investigation");
     store.append(SEEDED, ALICE, AuditKind::Question { text: inv.question.clone() }).await.expect("seed audit");

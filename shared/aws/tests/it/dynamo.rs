@@ -61,6 +61,7 @@ fn investigation(id: &str, created_at: Timestamp, status: InvestigationStatus) -
         parent: None,
         executed_actions: Vec::new(),
         steps: vec!["tools:get_pods".into()],
+        audit_head: None,
     }
 }
 

@@ -129,6 +129,16 @@ pub enum ChainError {
     /// An event's content does not match its hash (it was edited).
     #[error("event {seq} was edited: its content does not match its hash")]
     Edited { seq: u64 },
+    /// The trail ends before the head recorded on the investigation (its last events were
+    /// deleted).
+    #[error(
+        "the trail ends at event {last} but the investigation recorded event {head} as its last: events were deleted from the end"
+    )]
+    Truncated { head: u64, last: u64 },
+    /// The event at the recorded head is another one: the trail was rewritten from there on,
+    /// hashes and all.
+    #[error("event {seq} is not the one the investigation recorded as its last: the trail was rewritten from there on")]
+    Rewritten { seq: u64 },
     /// An event does not chain to the one before it.
     #[error("event {seq} does not chain to event {prev}: an event before it was edited or replaced")]
     Broken { seq: u64, prev: u64 },
@@ -155,6 +165,41 @@ pub fn verify_chain(investigation_id: &str, events: &[AuditEvent]) -> Result<(),
             return Err(ChainError::Broken { seq: e.seq, prev: expected.saturating_sub(1) });
         }
         prev_hash = e.hash.clone();
+    }
+    Ok(())
+}
+
+/// Where a trail stood when it was anchored: its last event's sequence and hash, kept on the
+/// investigation record (another table than the trail, written by the step that ends it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl AuditHead {
+    /// The anchor of a trail whose last event is `e`.
+    pub fn of(e: &AuditEvent) -> AuditHead {
+        AuditHead { seq: e.seq, hash: e.hash.clone() }
+    }
+}
+
+/// [`verify_chain`], then the anchor: a trail that ends before its recorded head, or holds
+/// another event at the head's place, lost its tail (events deleted after the last one kept,
+/// which leave no gap) or was rewritten from there on. Events after the head (a follow-up
+/// question under way) are fine.
+///
+/// # Errors
+/// The first [`ChainError`] found.
+pub fn verify_trail(investigation_id: &str, events: &[AuditEvent], head: Option<&AuditHead>) -> Result<(), ChainError> {
+    verify_chain(investigation_id, events)?;
+    if let Some(head) = head {
+        let at = usize::try_from(head.seq).ok().and_then(|s| s.checked_sub(1)).and_then(|i| events.get(i));
+        match at {
+            None => return Err(ChainError::Truncated { head: head.seq, last: events.len() as u64 }),
+            Some(e) if e.hash != head.hash => return Err(ChainError::Rewritten { seq: head.seq }),
+            Some(_) => {}
+        }
     }
     Ok(())
 }
@@ -204,5 +249,31 @@ mod tests {
         assert_eq!(verify_chain("inv-1", &rehashed), Err(ChainError::Broken { seq: 3, prev: 2 }));
 
         assert!(matches!(verify_chain("inv-1", &[]), Err(ChainError::Empty(_))));
+    }
+
+    #[test]
+    fn a_deleted_tail_is_detected_only_with_the_anchor() {
+        let full = chain(5);
+        let head = AuditHead::of(&full[3]);
+        // Events after the head (a follow-up under way) are fine; so is the trail ending there.
+        assert_eq!(verify_trail("inv-1", &full, Some(&head)), Ok(()));
+        assert_eq!(verify_trail("inv-1", &full[..4], Some(&head)), Ok(()));
+        // The last two deleted: the chain alone still verifies, the anchor does not.
+        let cut = &full[..3];
+        assert_eq!(verify_chain("inv-1", cut), Ok(()));
+        assert_eq!(verify_trail("inv-1", cut, None), Ok(()));
+        assert_eq!(verify_trail("inv-1", cut, Some(&head)), Err(ChainError::Truncated { head: 4, last: 3 }));
+        // The tail replaced by a consistent forged one, hashes recomputed: the head names it.
+        let mut forged = full[..3].to_vec();
+        let next = AuditEvent::next(
+            forged.last(),
+            "inv-1",
+            Timestamp::UNIX_EPOCH,
+            "local:mallory",
+            AuditKind::Answer { text: "all fine".into() },
+        );
+        forged.push(next);
+        assert_eq!(verify_chain("inv-1", &forged), Ok(()));
+        assert_eq!(verify_trail("inv-1", &forged, Some(&head)), Err(ChainError::Rewritten { seq: 4 }));
     }
 }

@@ -283,4 +283,9 @@ pub struct Investigation {
     /// Step kinds taken so far (`tools:get_pods,describe_pod`, `propose:…`, `answer`).
     #[serde(default)]
     pub steps: Vec<String>,
+    /// The last audit event when the investigation last ended (answered, failed) or an action
+    /// of it was undone: the anchor that makes a deleted tail of the trail detectable, which the
+    /// hash chain alone cannot (see [`audit::verify_trail`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<audit::AuditHead>,
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::events::{CallDescriptor, ReasonEvent, ReasonOut, StepDescriptor};
 use super::{SYSTEM_ACTOR, WorkflowConfig};
-use crate::agent::audit::AuditKind;
+use crate::agent::audit::{AuditHead, AuditKind};
 use crate::agent::{
     Answer, Block, Investigation, InvestigationStatus, Message, ProposedAction, ReasonInput, Role, Step, ToolCall,
 };
@@ -85,6 +85,7 @@ pub async fn start_investigation(
             parent: None,
             executed_actions: Vec::new(),
             steps: Vec::new(),
+            audit_head: None,
         },
     };
     if req.continue_from.is_some() {
@@ -522,12 +523,15 @@ pub async fn finalize(
         state.get_investigation(id).await?.ok_or_else(|| Error::NotFound { what: format!("investigation {id}") })?;
     let text = inv.answer.as_ref().map(|a| a.text.clone()).unwrap_or_default();
     if inv.status != InvestigationStatus::Succeeded {
-        inv.status = InvestigationStatus::Succeeded;
-        inv.updated_at = now;
-        state.put_investigation(&inv).await?;
-        audit
+        // The answer is audited first, then the record anchors the trail at it: a retry after a
+        // failure between the two audits the answer again rather than never.
+        let answer = audit
             .append(id, SYSTEM_ACTOR, AuditKind::Answer { text: crate::agent::redact::redact(&text).into_owned() })
             .await?;
+        inv.status = InvestigationStatus::Succeeded;
+        inv.updated_at = now;
+        inv.audit_head = Some(AuditHead::of(&answer));
+        state.put_investigation(&inv).await?;
         let first = text.lines().next().unwrap_or_default();
         if let Err(e) =
             notifier.notify(&format!("Investigation {id} answered"), &format!("{}\n\n{first}", inv.question)).await
@@ -549,13 +553,15 @@ pub async fn fail(state: &dyn StateStore, audit: &dyn AuditLog, ev: &ReasonEvent
         .as_ref()
         .map_or(("Aiops.Unknown".to_string(), String::new()), |f| (f.error.clone(), f.cause.clone()));
     let message = cause_message(&cause);
+    let event =
+        audit.append(id, SYSTEM_ACTOR, AuditKind::Error { error: error.clone(), message: message.clone() }).await?;
     if let Some(mut inv) = state.get_investigation(id).await? {
         inv.status = InvestigationStatus::Failed;
         inv.error = Some(format!("{error}: {message}"));
         inv.updated_at = now;
+        inv.audit_head = Some(AuditHead::of(&event));
         state.put_investigation(&inv).await?;
     }
-    audit.append(id, SYSTEM_ACTOR, AuditKind::Error { error: error.clone(), message: message.clone() }).await?;
     Ok(json!({"investigation_id": id, "status": "failed", "error": error, "message": message}))
 }
 

@@ -583,13 +583,19 @@ pub async fn undo(d: &WriteDeps<'_>, action_id: &str, by: &str) -> Result<String
         .patch_deployment(&record.namespace, &record.deployment, &WritePatch::Json(Value::Array(ops)), false)
         .await?;
     let verification = verify(d.reader, &record.namespace, &record.deployment).await;
-    d.audit
+    let event = d
+        .audit
         .append(
             &record.investigation_id,
             by,
             AuditKind::ActionUndone { action_id: action_id.to_string(), by: by.to_string() },
         )
         .await?;
+    // The undo is now the trail's last event: anchor it there (see `verify_trail`).
+    if let Some(mut inv) = d.state.get_investigation(&record.investigation_id).await? {
+        inv.audit_head = Some(crate::agent::audit::AuditHead::of(&event));
+        d.state.put_investigation(&inv).await?;
+    }
     record.undone_by = Some(by.to_string());
     d.state.put_doc(&key, &serde_json::to_value(&record).unwrap_or(Value::Null)).await?;
     Ok(format!(
