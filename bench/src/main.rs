@@ -45,11 +45,14 @@ struct AllArgs {
     /// Pod counts for `aiops bench analyze`.
     #[arg(long, value_delimiter = ',', default_values_t = [1000usize, 10000, 50000])]
     sizes: Vec<usize>,
+    /// Pods of the generated cluster the sweep figure sweeps.
+    #[arg(long, default_value_t = 10000)]
+    sweep_pods: usize,
     /// Where the Python baseline's scripts are.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/python"))]
     python_dir: PathBuf,
     /// Sections to leave out.
-    #[arg(long, value_delimiter = ',', value_parser = ["cold-start", "python", "tools", "e2e", "analyze", "tokens"])]
+    #[arg(long, value_delimiter = ',', value_parser = ["cold-start", "python", "tools", "e2e", "analyze", "sweep", "tokens"])]
     skip: Vec<String>,
     /// Also write the figures as JSON to this file.
     #[arg(long)]
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         snapshot: a.snapshot,
         corpus: a.corpus,
         sizes: a.sizes,
+        sweep_pods: a.sweep_pods,
         python_dir: a.python_dir,
         skip: a.skip,
     };

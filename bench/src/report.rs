@@ -30,6 +30,8 @@ pub struct Options {
     pub corpus: PathBuf,
     /// Pod counts of `aiops bench analyze`.
     pub sizes: Vec<usize>,
+    /// Pods of the generated cluster of the sweep figure.
+    pub sweep_pods: usize,
     /// Where bench/python is.
     pub python_dir: PathBuf,
     /// Sections to leave out: cold-start, python, tools, e2e, analyze, tokens.
@@ -128,7 +130,7 @@ async fn seed_eks(fake: &FakeAws) -> anyhow::Result<()> {
 pub async fn all(o: &Options) -> anyhow::Result<Value> {
     let mut doc = json!({"machine": machine(), "options": {
         "bin_dir": o.bin_dir, "runs": o.runs, "tool_runs": o.tool_runs, "demo_runs": o.demo_runs,
-        "snapshot": o.snapshot, "sizes": o.sizes,
+        "snapshot": o.snapshot, "sizes": o.sizes, "sweep_pods": o.sweep_pods,
     }});
     let aiops = o.bin_dir.join("aiops");
     let snapshot = aiops_core::snapshot::Snapshot::load(&o.snapshot)?;
@@ -200,6 +202,15 @@ pub async fn all(o: &Options) -> anyhow::Result<Value> {
     if o.wants("analyze") {
         let sizes = o.sizes.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
         doc["analyze"] = aiops_json(&aiops, &["bench", "analyze", "--sizes", &sizes, "--output", "json"], true)?;
+    }
+    if o.wants("sweep") {
+        // One scheduled sweep of a generated 10k-pod cluster through the kube reader (paged
+        // lists) from the simulated API server in the same process, pinned to one core.
+        let data = tempfile::tempdir()?;
+        let dir = data.path().display().to_string();
+        let pods = o.sweep_pods.to_string();
+        let run = aiops_json(&aiops, &["--data-dir", &dir, "--output", "json", "sweep", "--bench-pods", &pods], true)?;
+        doc["sweep"] = run["bench"].clone();
     }
     if o.wants("tokens") {
         let corpus = o.corpus.display().to_string();
@@ -411,6 +422,18 @@ pub fn render(doc: &Value) -> String {
             );
         }
         s.push('\n');
+    }
+    if doc["sweep"].is_object() {
+        let w = &doc["sweep"];
+        let _ = writeln!(
+            s,
+            "## Sweep (`aiops sweep --bench-pods N`, pinned to one core)\n\n| pods | findings | sweep s | RSS before MiB | peak RSS MiB |\n|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} |\n",
+            w["pods"],
+            w["findings"],
+            num(&w["sweep_s"]),
+            num(&w["rss_before_mib"]),
+            num(&w["peak_rss_mib"])
+        );
     }
     if doc["tokens"].is_object() {
         let _ = writeln!(s, "## Tokens (`aiops bench tokens`, as it prints them)\n\n{}\n", doc["tokens"]["summary"]);

@@ -115,8 +115,17 @@ pub async fn sweep(data_dir: &Path, output: Output, args: SweepArgs) -> Result<(
         let ports = SweepPorts { reader: source.reader(), sweeps: store.as_ref(), notifier: None, investigator: None };
         (sweep::run(&ports, &config, request, Timestamp::now()).await?, None)
     };
+    let mut bench = None;
     if let Some(pods) = args.bench_pods {
         let peak = proc_status_mib("VmHWM");
+        bench = Some(json!({
+            "pods": pods,
+            "findings": run.report.new.len() + run.report.ongoing.len(),
+            "sweep_s": started.elapsed().as_secs_f64(),
+            "rss_before_mib": rss_before,
+            "peak_rss_mib": peak,
+            "sweep_share_mib": (peak - rss_before).max(0.0),
+        }));
         eprintln!(
             "bench: {pods} generated pods, {} findings: sweep {:.2} s; RSS {:.0} MiB with the simulated API server up, peak {:.0} MiB during the sweep (the sweep's share at most {:.0} MiB)",
             run.report.new.len() + run.report.ongoing.len(),
@@ -131,6 +140,9 @@ pub async fn sweep(data_dir: &Path, output: Output, args: SweepArgs) -> Result<(
             let mut v = serde_json::to_value(&run)?;
             if let Some(a) = answers {
                 v["answers"] = a;
+            }
+            if let Some(b) = bench {
+                v["bench"] = b;
             }
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
