@@ -34,11 +34,12 @@
 
 use std::sync::Arc;
 
-use aiops_aws::config::load_sdk;
+use aiops_aws::config::{OnFirstEvent, load_sdk};
 use aiops_aws::dynamo::DynamoStore;
 use aiops_aws::notify::SnsNotifier;
 use aiops_aws::sfn::SfnStarter;
 use aiops_core::ports::ExecutionStarter;
+use aiops_core::workflow::FnError;
 use aiops_fn_sweep::{Config, Deps, handle};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -47,27 +48,35 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let cfg = Config::from_vars(|k| std::env::var(k).ok())?;
+    let cluster = cfg.function.cluster()?.to_string();
+    let deps = OnFirstEvent::new();
+    lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| {
+        let (deps, cfg, cluster) = (&deps, &cfg, &cluster);
+        async move {
+            let diagnostic = |f: FnError| Diagnostic { error_type: f.error_type, error_message: f.message };
+            let deps = deps.get(|| build(cfg, cluster)).await.map_err(diagnostic)?;
+            handle(deps, e.payload).await.map_err(diagnostic)
+        }
+    }))
+    .await
+}
+
+/// The clients, built on the first event (see [`OnFirstEvent`]).
+async fn build(cfg: &Config, cluster: &str) -> aiops_core::Result<Deps> {
     let sdk = load_sdk().await;
-    let client = aiops_kube::from_eks(cfg.function.cluster()?, &sdk).await?;
+    let client = aiops_kube::from_eks(cluster, &sdk).await?;
     let store = Arc::new(DynamoStore::new(&sdk, cfg.function.tables.clone()));
     let starter = cfg
         .state_machine_arn
         .as_ref()
         .map(|arn| Arc::new(SfnStarter::new(&sdk, arn.clone())) as Arc<dyn ExecutionStarter>);
-    let deps = Deps {
+    Ok(Deps {
         reader: Arc::new(aiops_kube::KubeReader::new(client, None)),
         sweeps: store.clone(),
         state: store.clone(),
         audit: store,
         starter,
         notifier: Arc::new(SnsNotifier::new(&sdk, cfg.topic_arn.clone())),
-        config: cfg.sweep,
-    };
-    lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| {
-        let deps = &deps;
-        async move {
-            handle(deps, e.payload).await.map_err(|f| Diagnostic { error_type: f.error_type, error_message: f.message })
-        }
-    }))
-    .await
+        config: cfg.sweep.clone(),
+    })
 }

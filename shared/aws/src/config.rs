@@ -100,6 +100,43 @@ pub async fn load_sdk() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
 }
 
+/// A function's dependencies (SDK and Kubernetes clients), built on its first event rather than
+/// before it: the runtime asks for that event as soon as the configuration is read (the cold
+/// start users wait for is the same, but nothing runs that could wait), and a failure to reach
+/// EKS is that invocation's classified error, which the state machine retries, instead of a
+/// failed initialisation. Built once; a failed build is tried again on the next event.
+pub struct OnFirstEvent<T> {
+    cell: tokio::sync::OnceCell<T>,
+}
+
+impl<T> Default for OnFirstEvent<T> {
+    fn default() -> Self {
+        OnFirstEvent { cell: tokio::sync::OnceCell::new() }
+    }
+}
+
+impl<T> OnFirstEvent<T> {
+    /// Nothing built yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The dependencies, built by `build` on the first call.
+    ///
+    /// # Errors
+    /// The build's error as the invocation's error, typed by its class.
+    pub async fn get<F, Fut>(&self, build: F) -> Result<&T, aiops_core::workflow::FnError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = aiops_core::Result<T>>,
+    {
+        self.cell.get_or_try_init(build).await.map_err(|e| aiops_core::workflow::FnError {
+            error_type: e.class().error_type().to_string(),
+            message: format!("the function's clients could not be set up: {e}"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
