@@ -109,6 +109,7 @@ pub async fn run(data_dir: &Path, args: ServeArgs) -> Result<(), Failure> {
         store: stack.store.clone(),
         reader: Some(stack.source.reader_arc() as Arc<dyn aiops_core::ports::ClusterReader>),
         notifier: Some(notifier),
+        trigger: None,
         config: sweep_config,
     };
     let deps = Deps {

@@ -505,22 +505,36 @@ pub async fn reject(
 }
 
 /// Run a health sweep now: every analyzer over every watched namespace, the diff against the
-/// previous sweep, investigations started for new serious findings.
+/// previous sweep, investigations started for new serious findings. Where the API has the
+/// cluster (`aiops serve-api`) it sweeps and answers 200 with the report; in the cloud it
+/// queues one run of the sweep function and answers 202 (the report then lands at
+/// `/sweeps/latest`).
 #[utoipa::path(
     post, path = "/sweeps", tag = "sweeps",
     responses(
         (status = 200, description = "The sweep: `new`, `ongoing` and `resolved` findings, the investigations started", content_type = "application/json", body = Object),
+        (status = 202, description = "A sweep was queued (in the cloud): `{status, request_id, requested_by, links}`", content_type = "application/json", body = Object),
         (status = 401, description = "No caller identity", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "This API does not run sweeps (in the cloud the scheduled sweep function does)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "This API is configured without sweeps", body = Problem, content_type = "application/problem+json"),
         (status = 500, description = "Internal failure (logged)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "A backend is throttled or unavailable; retry", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn sweep(State(deps): Shared, Who(_actor): Who) -> Result<Response, Problem> {
-    use aiops_core::sweep::{Investigator, SweepPorts, SweepRequest, run};
-    let not_here = || Problem::not_found("this API does not run sweeps: the scheduled sweep function does");
+pub async fn sweep(State(deps): Shared, Who(actor): Who) -> Result<Response, Problem> {
+    use aiops_core::sweep::{Investigator, SweepPorts, SweepRequest, requested_event, run};
+    let not_here = || Problem::not_found("this API is configured without sweeps");
     let sweeps = deps.sweeps.as_ref().ok_or_else(not_here)?;
-    let reader = sweeps.reader.as_ref().ok_or_else(not_here)?;
+    let Some(reader) = sweeps.reader.as_ref() else {
+        let trigger = sweeps.trigger.as_ref().ok_or_else(not_here)?;
+        let request_id = trigger.trigger(&requested_event("api", &actor)).await?;
+        let body = json!({
+            "status": "queued",
+            "request_id": request_id,
+            "requested_by": actor,
+            "links": {"latest": "/sweeps/latest"},
+        });
+        return Ok((StatusCode::ACCEPTED, Json(body)).into_response());
+    };
     let ports = SweepPorts {
         reader: reader.as_ref(),
         sweeps: sweeps.store.as_ref(),

@@ -77,6 +77,9 @@ pub struct LambdaConfig {
     pub function: aiops_aws::config::FunctionConfig,
     /// The investigation state machine (`AIOPS_STATE_MACHINE_ARN`).
     pub state_machine_arn: String,
+    /// The sweep function `POST /sweeps` invokes (`AIOPS_SWEEP_FUNCTION`, a name or ARN);
+    /// without it the route answers 404.
+    pub sweep_function: Option<String>,
     pub api: ApiConfig,
 }
 
@@ -95,7 +98,8 @@ impl LambdaConfig {
             cluster: function.cluster_name.clone(),
             cors_origin: ApiConfig::cors_from_vars(&get)?,
         };
-        Ok(LambdaConfig { function, state_machine_arn, api })
+        let sweep_function = get("AIOPS_SWEEP_FUNCTION").map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        Ok(LambdaConfig { function, state_machine_arn, sweep_function, api })
     }
 }
 
@@ -124,6 +128,8 @@ pub struct Sweeps {
     pub reader: Option<Arc<dyn ClusterReader>>,
     /// Where a sweep's summary goes.
     pub notifier: Option<Arc<dyn Notifier>>,
+    /// Without a reader (in the cloud): what `POST /sweeps` queues a sweep with.
+    pub trigger: Option<Arc<dyn aiops_core::ports::SweepTrigger>>,
     pub config: aiops_core::sweep::SweepConfig,
 }
 

@@ -12,18 +12,21 @@
 //! the one allowed origin, or `*`), and the budget variables FunctionConfig reads
 //! (AIOPS_MAX_TURNS, AIOPS_MAX_INPUT_TOKENS, AIOPS_MAX_RESULT_BYTES).
 //!
-//! Sweeps: `GET /sweeps/latest` reads the stored latest sweep; `POST /sweeps` answers 404
-//! here (the scheduled sweep function runs sweeps: one may outlast API Gateway's 29 s).
+//! Sweeps: `GET /sweeps/latest` reads the stored latest sweep; `POST /sweeps` queues one run
+//! of the sweep function named by AIOPS_SWEEP_FUNCTION (an asynchronous invoke: a sweep may
+//! outlast API Gateway's 29 s) and answers 202; without that variable it answers 404.
 //!
 //! IAM: dynamodb GetItem, PutItem, Query on the state table and its indexes (by_created,
 //! by_status; the latest sweep is read from it); PutItem, Query on the audit table; GetItem, UpdateItem, Query on the approvals
 //! table and its indexes; states:StartExecution on the state machine; states:SendTaskSuccess
-//! and states:SendTaskFailure (resource `*`, as task tokens require).
+//! and states:SendTaskFailure (resource `*`, as task tokens require); lambda:InvokeFunction on
+//! the sweep function.
 
 use std::sync::Arc;
 
 use aiops_aws::config::load_sdk;
 use aiops_aws::dynamo::DynamoStore;
+use aiops_aws::invoke::LambdaSweepTrigger;
 use aiops_aws::sfn::{SfnStarter, SfnTaskCallback};
 use aiops_fn_api::{Caller, Deps, LambdaConfig, Sweeps, router};
 use lambda_http::request::RequestContext;
@@ -42,8 +45,18 @@ async fn main() -> Result<(), Error> {
         starter: Arc::new(SfnStarter::new(&sdk, cfg.state_machine_arn.clone())),
         callback: Arc::new(SfnTaskCallback::new(&sdk)),
         config: cfg.api.clone(),
-        // GET /sweeps/latest only: the scheduled sweep function runs sweeps in the cloud.
-        sweeps: Some(Sweeps { store, reader: None, notifier: None, config: Default::default() }),
+        // The sweep function runs sweeps in the cloud: POST /sweeps queues one, GET
+        // /sweeps/latest reads the latest report.
+        sweeps: Some(Sweeps {
+            store,
+            reader: None,
+            notifier: None,
+            trigger: cfg
+                .sweep_function
+                .clone()
+                .map(|f| Arc::new(LambdaSweepTrigger::new(&sdk, f)) as Arc<dyn aiops_core::ports::SweepTrigger>),
+            config: Default::default(),
+        }),
     };
     let app = router(Arc::new(deps));
     lambda_http::run(tower::ServiceBuilder::new().map_request(front_door).service(app)).await

@@ -52,6 +52,9 @@ pub struct SweepEvent {
     pub schedule_arn: Option<String>,
     #[serde(default)]
     pub execution_id: Option<String>,
+    /// Who asked, for a sweep requested through the API ([`sweep::requested_event`]).
+    #[serde(default)]
+    pub requested_by: Option<String>,
 }
 
 /// Whether a value is a Scheduler context placeholder nobody substituted.
@@ -88,6 +91,9 @@ pub fn request_of(ev: &SweepEvent) -> Result<SweepRequest, FnError> {
 pub async fn handle(deps: &Deps, event: Value) -> Result<Value, FnError> {
     let ev: SweepEvent = workflow::parse_event(event)?;
     let request = request_of(&ev)?;
+    if let Some(by) = &ev.requested_by {
+        tracing::info!(trigger = %request.trigger, requested_by = %by, "a sweep was requested");
+    }
     let ports = SweepPorts {
         reader: deps.reader.as_ref(),
         sweeps: deps.sweeps.as_ref(),
@@ -256,6 +262,10 @@ mod tests {
         let raw: Value = serde_json::from_str(SCHEDULE_INPUT).expect("json");
         assert_eq!(request_of(&ev(raw)).expect("request"), SweepRequest { trigger: "schedule".into(), sweep_id: None });
         assert_eq!(request_of(&ev(json!({}))).expect("request").trigger, "schedule");
+        // What the API queues (POST /sweeps): a fresh sweep, named as requested.
+        let requested = ev(sweep::requested_event("api", "arn:aws:iam::123456789012:user/ops"));
+        assert_eq!(request_of(&requested).expect("request"), SweepRequest { trigger: "api".into(), sweep_id: None });
+        assert_eq!(requested.requested_by.as_deref(), Some("arn:aws:iam::123456789012:user/ops"));
         let bad = request_of(&ev(json!({"scheduled_time": "yesterday"}))).expect_err("bad time");
         assert_eq!(bad.error_type, "Aiops.InvalidInput");
         assert!(bad.message.contains("\"yesterday\" is not an RFC 3339 time"), "{}", bad.message);

@@ -2,7 +2,8 @@
 //!
 //! Belongs here: SDK clients (built once, from the standard credential chain, honouring
 //! `AWS_ENDPOINT_URL` for emulators), the Bedrock Converse reasoner, the DynamoDB stores, the
-//! Step Functions task callback and execution starter, the SNS notifier, and the AWS
+//! Step Functions task callback and execution starter, the sweep trigger (an asynchronous Lambda
+//! invoke), the SNS notifier, and the AWS
 //! inspection tools (EKS, EC2, CloudWatch metrics and logs). Every SDK error is classified
 //! once into an [`aiops_core::ErrorClass`]; no raw SDK debug output leaves this crate.
 //!
@@ -13,6 +14,7 @@ pub mod config;
 pub mod dynamo;
 pub mod error;
 pub mod inspector;
+pub mod invoke;
 pub mod locks;
 pub mod notify;
 pub mod sfn;

@@ -277,6 +277,19 @@ pub trait ExecutionStarter: Send + Sync {
     async fn start_execution(&self, name: &str, input: &Value) -> Result<String>;
 }
 
+/// Asks for a health sweep to run now, elsewhere: in the cloud, an asynchronous invocation of
+/// the sweep function (the API answers 202 and the sweep's report lands where the scheduled
+/// ones do). Locally the API runs the sweep itself and needs none.
+#[async_trait::async_trait]
+pub trait SweepTrigger: Send + Sync {
+    /// Queues one sweep with `event` (see [`crate::sweep::requested_event`]); returns the id the
+    /// backend gave the request.
+    ///
+    /// # Errors
+    /// Backend errors (a missing function, a caller without permission to invoke it).
+    async fn trigger(&self, event: &Value) -> Result<String>;
+}
+
 /// Health sweeps' storage: the latest sweep (to diff the next against) and the claims that keep
 /// one investigation per root cause. SQLite locally, the DynamoDB state table in the cloud.
 #[async_trait::async_trait]

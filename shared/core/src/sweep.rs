@@ -265,6 +265,13 @@ pub fn scheduled_sweep_id(scheduled: Timestamp) -> String {
     format!("sweep-{}", scheduled.strftime("%Y%m%dT%H%M%SZ"))
 }
 
+/// The event a requested (not scheduled) sweep is queued with: the sweep function reads it
+/// as it reads the schedule's (`trigger`; no `scheduled_time`, so the sweep gets a fresh id),
+/// and logs who asked.
+pub fn requested_event(trigger: &str, requested_by: &str) -> serde_json::Value {
+    serde_json::json!({"trigger": trigger, "requested_by": requested_by})
+}
+
 /// A fresh sweep id: `sweep-20251130T100000Z-<8 hex>`.
 pub fn new_sweep_id(now: Timestamp) -> String {
     use sha2::Digest;

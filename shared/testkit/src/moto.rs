@@ -117,16 +117,54 @@ impl Moto {
         Ok(())
     }
 
+    /// Creates an IAM role Lambda may assume (moto's CreateFunction checks the role exists) and
+    /// returns its ARN. A raw query-protocol call, so the tests need no IAM SDK crate.
+    ///
+    /// # Errors
+    /// When moto refuses the request or its answer has no ARN.
+    pub fn create_lambda_role(&self, name: &str) -> anyhow::Result<String> {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let encode = |v: &str| -> String {
+            v.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let body = format!(
+            "Action=CreateRole&Version=2010-05-08&RoleName={}&AssumeRolePolicyDocument={}",
+            encode(name),
+            encode(trust)
+        );
+        let out = self.raw(
+            "POST",
+            "/",
+            "application/x-www-form-urlencoded",
+            "Authorization: AWS4-HMAC-SHA256 Credential=testing/20251130/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\n",
+            &body,
+        )?;
+        out.split_once("<Arn>")
+            .and_then(|(_, rest)| rest.split_once("</Arn>"))
+            .map(|(arn, _)| arn.to_string())
+            .ok_or_else(|| anyhow::anyhow!("CreateRole answered without an ARN: {out}"))
+    }
+
     /// Sends a raw HTTP/1.1 request and returns the body.
     ///
     /// # Errors
     /// I/O errors and non-2xx statuses.
     pub fn request(&self, method: &str, path: &str, body: &str) -> anyhow::Result<String> {
+        self.raw(method, path, "application/json", "", body)
+    }
+
+    /// A raw HTTP/1.1 request with a content type and extra header lines (each ending `\r\n`).
+    fn raw(&self, method: &str, path: &str, content_type: &str, headers: &str, body: &str) -> anyhow::Result<String> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
         s.set_read_timeout(Some(Duration::from_secs(10)))?;
         write!(
             s,
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.port,
             body.len()
         )?;

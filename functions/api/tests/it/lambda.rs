@@ -176,7 +176,35 @@ async fn seed(store: &DynamoStore) {
     store.create(&req, "task-token-1").await.expect("seed approval");
 }
 
+/// The harness with a sweep function that exists on moto (an empty package: moto's simple
+/// Lambda backend runs nothing).
 async fn harness() -> Harness {
+    let moto = aiops_testkit::moto::shared().expect("moto (run scripts/setup)");
+    let config = sdk(moto.endpoint()).await;
+    let name = unique("aiops-sweep");
+    let role = moto.create_lambda_role(&name).expect("role");
+    // The smallest zip: an end-of-central-directory record, no entries.
+    let mut empty_zip = b"PK\x05\x06".to_vec();
+    empty_zip.extend([0u8; 18]);
+    aws_sdk_lambda::Client::new(&config)
+        .create_function()
+        .function_name(&name)
+        .runtime(aws_sdk_lambda::types::Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role(role)
+        .code(
+            aws_sdk_lambda::types::FunctionCode::builder()
+                .zip_file(aws_sdk_lambda::primitives::Blob::new(empty_zip))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("sweep function");
+    harness_with(&name).await
+}
+
+/// The api binary with `sweep_function` as AIOPS_SWEEP_FUNCTION.
+async fn harness_with(sweep_function: &str) -> Harness {
     let moto = aiops_testkit::moto::shared().expect("moto (run scripts/setup)");
     let config = sdk(moto.endpoint()).await;
     let tables = TableNames::prefixed(&unique("api"));
@@ -208,6 +236,7 @@ async fn harness() -> Harness {
     });
     let child = lambda_command(&addr.to_string(), moto.endpoint(), &tables)
         .env("AIOPS_STATE_MACHINE_ARN", &state_machine)
+        .env("AIOPS_SWEEP_FUNCTION", sweep_function)
         .spawn()
         .expect("api binary");
     Harness { rt, child, store, sfn, state_machine, _runtime: server }
@@ -307,9 +336,28 @@ async fn the_lambda_serves_the_api_gateway_fixtures_with_the_caller_as_actor() {
         assert!(!detail.contains(&h.store.tables().state), "{fixture} leaks a table name: {detail}");
     }
 
+    // POST /sweeps: one run of the sweep function queued (Lambda Invoke, InvocationType=Event,
+    // on moto), 202 at once, by the caller.
+    let (status, queued, _) = h.invoke("queue_sweep.json").await;
+    assert_eq!(status, 202, "{queued}");
+    assert_eq!(queued["status"], "queued");
+    assert_eq!(queued["requested_by"], ALICE);
+    assert_eq!(queued["links"]["latest"], "/sweeps/latest");
+
     let (status, doc, _) = h.invoke("get_openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{doc}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_function_that_cannot_be_invoked_is_a_500_that_names_nothing_internal() {
+    let missing = unique("aiops-sweep-missing");
+    let mut h = harness_with(&missing).await;
+    let (status, problem, headers) = h.invoke("queue_sweep.json").await;
+    assert_eq!(status, 500, "{problem}");
+    assert_eq!(headers.get("content-type").map(String::as_str), Some("application/problem+json"));
+    assert!(!problem.to_string().contains(&missing), "the function's name leaked: {problem}");
+    assert!(problem["detail"].as_str().is_some_and(|d| d.contains("incident")), "{problem}");
 }
 
 #[tokio::test]
