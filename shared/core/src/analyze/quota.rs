@@ -146,7 +146,7 @@ fn top_consumers(state: &ClusterState, ns: &str, resource: &str) -> Option<Strin
             .sum()
     };
     let mut by_owner: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
-    for p in state.pods.iter().filter(|p| k8s::namespace(&p.metadata) == ns) {
+    for p in state.pods_in(ns) {
         if matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed")) {
             continue;
         }

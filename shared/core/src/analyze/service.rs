@@ -54,7 +54,7 @@ fn analyze_service(state: &ClusterState, svc: &Service) -> Vec<Finding> {
     let ns = k8s::namespace(&svc.metadata);
     let name = k8s::name(&svc.metadata);
     let subject = ObjectRef::new("Service", ns, name);
-    let in_ns: Vec<&Pod> = state.pods.iter().filter(|p| k8s::namespace(&p.metadata) == ns && live(p)).collect();
+    let in_ns: Vec<&Pod> = state.pods_in(ns).filter(|p| live(p)).collect();
     let matching: Vec<&Pod> =
         in_ns.iter().copied().filter(|p| selector_matches(selector, p.metadata.labels.as_ref())).collect();
     let ctx = Ctx { state, svc, ns, name, selector, sel: labels_string(selector) };

@@ -65,6 +65,18 @@ pub struct ClusterState {
     /// rather than concluding that objects are missing.
     pub read_kinds: Vec<Kind>,
     event_index: HashMap<(String, String, String), Vec<usize>>,
+    /// (namespace, name) → index in `replicasets`, and how many ReplicaSets it covers.
+    rs_index: HashMap<(String, String), usize>,
+    rs_indexed: usize,
+    /// (namespace, controller kind, controller name) → indexes in `pods`, and how many pods
+    /// it covers: a list changed after [`ClusterState::index`] falls back to a scan.
+    controller_index: HashMap<(String, String, String), Vec<usize>>,
+    /// namespace → indexes in `pods`.
+    namespace_index: HashMap<String, Vec<usize>>,
+    pods_indexed: usize,
+    /// (namespace, name) → index in `pod_metrics`, and how many it covers.
+    pod_metrics_index: HashMap<(String, String), usize>,
+    pod_metrics_indexed: usize,
 }
 
 impl ClusterState {
@@ -251,7 +263,9 @@ impl ClusterState {
         Ok(())
     }
 
-    fn index(&mut self) {
+    /// Builds the lookup indexes (events by object, ReplicaSets and pod metrics by name, pods by
+    /// controller): without them a 10k-pod cluster costs pods × workloads scans.
+    pub(crate) fn index(&mut self) {
         self.event_index.clear();
         for (i, e) in self.events.iter().enumerate() {
             let o = &e.involved_object;
@@ -259,6 +273,31 @@ impl ClusterState {
             let key = (o.kind.clone().unwrap_or_default(), ns, o.name.clone().unwrap_or_default());
             self.event_index.entry(key).or_default().push(i);
         }
+        self.rs_index = self
+            .replicasets
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((k8s::namespace(&r.metadata).to_string(), k8s::name(&r.metadata).to_string()), i))
+            .collect();
+        self.rs_indexed = self.replicasets.len();
+        self.pod_metrics_index = self
+            .pod_metrics
+            .iter()
+            .enumerate()
+            .map(|(i, m)| ((k8s::namespace(&m.metadata).to_string(), k8s::name(&m.metadata).to_string()), i))
+            .collect();
+        self.pod_metrics_indexed = self.pod_metrics.len();
+        let mut by_controller: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+        let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, p) in self.pods.iter().enumerate() {
+            by_namespace.entry(k8s::namespace(&p.metadata).to_string()).or_default().push(i);
+            if let Some((kind, name)) = self.controller_of(&p.metadata) {
+                by_controller.entry((k8s::namespace(&p.metadata).to_string(), kind, name)).or_default().push(i);
+            }
+        }
+        self.controller_index = by_controller;
+        self.namespace_index = by_namespace;
+        self.pods_indexed = self.pods.len();
     }
 
     /// Keeps only the objects of one namespace (cluster-scoped objects stay).
@@ -303,6 +342,10 @@ impl ClusterState {
 
     /// The PodMetrics of a pod, when the metrics API reported it.
     pub fn pod_metrics_of(&self, namespace: &str, name: &str) -> Option<&PodMetrics> {
+        if self.pod_metrics_indexed == self.pod_metrics.len() {
+            let i = self.pod_metrics_index.get(&(namespace.to_string(), name.to_string()))?;
+            return self.pod_metrics.get(*i);
+        }
         self.pod_metrics.iter().find(|m| k8s::namespace(&m.metadata) == namespace && k8s::name(&m.metadata) == name)
     }
 
@@ -335,11 +378,14 @@ impl ClusterState {
         let owner = meta.owner_references.as_ref()?.iter().find(|o| o.controller == Some(true))?;
         if owner.kind == "ReplicaSet" {
             let ns = meta.namespace.as_deref().unwrap_or_default();
-            if let Some(rs) = self
-                .replicasets
-                .iter()
-                .find(|r| k8s::namespace(&r.metadata) == ns && k8s::name(&r.metadata) == owner.name)
-            {
+            let rs = if self.rs_indexed == self.replicasets.len() {
+                self.rs_index.get(&(ns.to_string(), owner.name.clone())).and_then(|i| self.replicasets.get(*i))
+            } else {
+                self.replicasets
+                    .iter()
+                    .find(|r| k8s::namespace(&r.metadata) == ns && k8s::name(&r.metadata) == owner.name)
+            };
+            if let Some(rs) = rs {
                 if let Some(dep) = rs
                     .metadata
                     .owner_references
@@ -359,8 +405,22 @@ impl ClusterState {
         Some((owner.kind.clone(), owner.name.clone()))
     }
 
+    /// The pods of one namespace, in list order.
+    pub fn pods_in<'a>(&'a self, namespace: &str) -> Box<dyn Iterator<Item = &'a Pod> + 'a> {
+        if self.pods_indexed == self.pods.len() {
+            let ids = self.namespace_index.get(namespace).map_or(&[][..], Vec::as_slice);
+            return Box::new(ids.iter().filter_map(move |i| self.pods.get(*i)));
+        }
+        let namespace = namespace.to_string();
+        Box::new(self.pods.iter().filter(move |p| k8s::namespace(&p.metadata) == namespace))
+    }
+
     /// Pods in a namespace that a workload controls (through its ReplicaSets for Deployments).
     pub fn pods_of(&self, kind: &str, namespace: &str, name: &str) -> Vec<&Pod> {
+        if self.pods_indexed == self.pods.len() {
+            let key = (namespace.to_string(), kind.to_string(), name.to_string());
+            return self.controller_index.get(&key).into_iter().flatten().filter_map(|i| self.pods.get(*i)).collect();
+        }
         self.pods
             .iter()
             .filter(|p| k8s::namespace(&p.metadata) == namespace)
