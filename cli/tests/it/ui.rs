@@ -113,11 +113,13 @@ impl Browser {
         r["result"]["value"].clone()
     }
 
-    /// Evaluates `expression` until it is truthy (bounded: 60 s).
+    /// Evaluates `expression` until it is truthy (bounded: 60 s). While the page is still
+    /// loading (`document.body` null, say) an exception means "not yet".
     fn wait_until(&mut self, what: &str, expression: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let guarded = format!("(() => {{ try {{ return ({expression}); }} catch (e) {{ return null; }} }})()");
         loop {
-            let v = self.eval(expression);
+            let v = self.eval(&guarded);
             if !(v.is_null() || v == json!(false) || v == json!("")) {
                 return v;
             }
