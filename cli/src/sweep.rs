@@ -115,26 +115,18 @@ pub async fn sweep(data_dir: &Path, output: Output, args: SweepArgs) -> Result<(
         let ports = SweepPorts { reader: source.reader(), sweeps: store.as_ref(), notifier: None, investigator: None };
         (sweep::run(&ports, &config, request, Timestamp::now()).await?, None)
     };
-    let mut bench = None;
-    if let Some(pods) = args.bench_pods {
-        let peak = proc_status_mib("VmHWM");
-        bench = Some(json!({
-            "pods": pods,
-            "findings": run.report.new.len() + run.report.ongoing.len(),
-            "sweep_s": started.elapsed().as_secs_f64(),
-            "rss_before_mib": rss_before,
-            "peak_rss_mib": peak,
-            "sweep_share_mib": (peak - rss_before).max(0.0),
-        }));
+    // Measured once, printed on stderr and put in the JSON.
+    let bench = args.bench_pods.map(|pods| {
+        let (secs, peak) = (started.elapsed().as_secs_f64(), proc_status_mib("VmHWM"));
+        let (findings, share) = (run.report.new.len() + run.report.ongoing.len(), (peak - rss_before).max(0.0));
         eprintln!(
-            "bench: {pods} generated pods, {} findings: sweep {:.2} s; RSS {:.0} MiB with the simulated API server up, peak {:.0} MiB during the sweep (the sweep's share at most {:.0} MiB)",
-            run.report.new.len() + run.report.ongoing.len(),
-            started.elapsed().as_secs_f64(),
-            rss_before,
-            peak,
-            (peak - rss_before).max(0.0)
+            "bench: {pods} generated pods, {findings} findings: sweep {secs:.2} s; RSS {rss_before:.0} MiB with the simulated API server up, peak {peak:.0} MiB during the sweep (the sweep's share at most {share:.0} MiB)"
         );
-    }
+        json!({
+            "pods": pods, "findings": findings, "sweep_s": secs,
+            "rss_before_mib": rss_before, "peak_rss_mib": peak, "sweep_share_mib": share,
+        })
+    });
     match output {
         Output::Json => {
             let mut v = serde_json::to_value(&run)?;
