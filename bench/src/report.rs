@@ -406,15 +406,16 @@ pub fn render(doc: &Value) -> String {
         let _ = writeln!(s, "## Analyzer (`aiops bench analyze`, pinned to one core)\n");
         let _ = writeln!(
             s,
-            "| pods | events | findings | decode ms | analyze ms | total ms | peak RSS MiB |\n|---:|---:|---:|---:|---:|---:|---:|"
+            "| pods | events | findings | JSON MiB | decode ms | analyze ms | total ms | peak RSS MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for r in rows {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 r["pods"],
                 r["events"],
                 r["findings"],
+                num(&r["input_mib"]),
                 num(&r["decode_ms"]),
                 num(&r["analyze_ms"]),
                 num(&r["total_ms"]),

@@ -98,8 +98,9 @@ enum BenchCommand {
     /// One analyzer measurement in this process (used by `bench analyze`).
     #[command(hide = true)]
     AnalyzeOne {
+        /// The cluster as JSON text, one line per kind (written by `aiops bench analyze`).
         #[arg(long)]
-        pods: usize,
+        input: std::path::PathBuf,
     },
 }
 
@@ -306,8 +307,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::ServeApi(args) => serve::run(&data_dir, args).await,
         Command::Bench(BenchCommand::Tokens { corpus }) => bench::tokens(&corpus, cli.output).await,
         Command::Sweep(args) => sweep::sweep(&data_dir, cli.output, args).await,
-        Command::Bench(BenchCommand::AnalyzeOne { pods }) => {
-            println!("{}", bench::analyze_one(pods));
+        Command::Bench(BenchCommand::AnalyzeOne { input }) => {
+            println!("{}", bench::analyze_one(&input)?);
             Ok(())
         }
         Command::Bench(BenchCommand::Analyze { sizes }) => {
@@ -315,14 +316,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             match cli.output {
                 Output::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
                 Output::Text => {
-                    println!("| pods | events | findings | decode ms | analyze ms | total ms | peak RSS MiB |");
-                    println!("|---:|---:|---:|---:|---:|---:|---:|");
+                    println!(
+                        "| pods | events | findings | JSON MiB | decode ms | analyze ms | total ms | peak RSS MiB |"
+                    );
+                    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
                     for r in rows {
                         println!(
-                            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} |",
+                            "| {} | {} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
                             r["pods"],
                             r["events"],
                             r["findings"],
+                            r["input_mib"].as_f64().unwrap_or(0.0),
                             r["decode_ms"].as_f64().unwrap_or(0.0),
                             r["analyze_ms"].as_f64().unwrap_or(0.0),
                             r["total_ms"].as_f64().unwrap_or(0.0),

@@ -237,7 +237,8 @@ fn render(run: &SweepRun, data_dir: &Path, answers: Option<&Value>) -> String {
 /// generator).
 async fn bench_source(pods: usize) -> anyhow::Result<Source> {
     let now: Timestamp = aiops_core::fixtures::NOW.parse()?;
-    let snapshot = aiops_core::snapshot::Snapshot::from_objects(crate::bench::generate(pods), Some(now));
+    let snapshot =
+        aiops_core::snapshot::Snapshot::from_objects(aiops_core::fixtures::generated_cluster(pods), Some(now));
     Source::from_snapshot(snapshot, format!("a generated cluster of {pods} pods")).await
 }
 

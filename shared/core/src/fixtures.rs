@@ -821,3 +821,88 @@ pub fn resource_quota(ns: &str, name: &str, entries: &[(&str, &str, &str)]) -> V
         "metadata": {"name": name, "namespace": ns, "uid": uid(name), "creationTimestamp": ago(864_000)},
         "spec": {"hard": hard.clone()}, "status": {"hard": hard, "used": used}})
 }
+
+/// A generated cluster: `pods` pods in deployments of 10, 30 pods a node, 5 events a pod, and
+/// a realistic share of failures (about 3%: OOM crash loops, image pulls, unschedulable pods,
+/// failing readiness).
+pub fn generated_cluster(pods: usize) -> Vec<Value> {
+    let mut objects = Vec::with_capacity(pods * 7);
+    let nodes = pods.div_ceil(30).max(1);
+    for n in 0..nodes {
+        objects.push(node(&format!("ip-10-0-{}-{}.eu-west-1.compute.internal", n / 250, n % 250), "4", "15Gi"));
+    }
+    let namespaces = (pods / 1000).max(1);
+    for ns in 0..namespaces {
+        objects.push(namespace(&format!("team-{ns}")));
+    }
+    let deployments = pods.div_ceil(10);
+    for d in 0..deployments {
+        let ns = format!("team-{}", d % namespaces);
+        let name = format!("svc-{d}");
+        let hash = format!("{:010x}", d * 7919 + 1);
+        let failing = d % 33 == 7;
+        objects.push(deployment(&ns, &name, 10, if failing { 9 } else { 10 }, 3));
+        objects.push(replicaset(&ns, &name, &hash, 3, &format!("registry.example.com/{name}:1.0.0"), 10, 10));
+        objects.push(service(&ns, &name, &name));
+        let rs = format!("{name}-{hash}");
+        let mut eps = Vec::new();
+        for i in 0..10 {
+            let pname = format!("{rs}-{:05x}", i);
+            let node = format!(
+                "ip-10-0-{}-{}.eu-west-1.compute.internal",
+                ((d * 10 + i) % nodes) / 250,
+                ((d * 10 + i) % nodes) % 250
+            );
+            let mut p = pod(&pname)
+                .in_ns(&ns)
+                .owned_by_rs(&rs)
+                .on_node(&node)
+                .labels(&[("app", &name), ("pod-template-hash", &hash)]);
+            let broken = failing && i == 0;
+            if broken {
+                p = match d % 4 {
+                    0 => p.memory_limit("512Mi").crashlooping(6).oom_killed(),
+                    1 => p.waiting("ImagePullBackOff", "Back-off pulling image"),
+                    2 => p.unschedulable("0/40 nodes are available: 40 Insufficient memory."),
+                    _ => p.unready(),
+                };
+            }
+            objects.push(p.build());
+            eps.push((pname.clone(), !broken));
+            for e in 0..5 {
+                let (ty, reason, msg) = match (broken, e) {
+                    (true, 0) => ("Warning", "BackOff", "Back-off restarting failed container app"),
+                    (true, 1) => {
+                        ("Warning", "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503")
+                    }
+                    (_, 0) => ("Normal", "Scheduled", "Successfully assigned pod"),
+                    (_, 1) => ("Normal", "Pulled", "Container image already present on machine"),
+                    (_, 2) => ("Normal", "Created", "Created container app"),
+                    (_, 3) => ("Normal", "Started", "Started container app"),
+                    _ => ("Normal", "Pulling", "Pulling image"),
+                };
+                objects.push(event(&ns, "Pod", &pname, ty, reason, msg, 1 + e, 60 * (e as i64 + 1)));
+            }
+        }
+        let refs: Vec<(&str, bool)> = eps.iter().map(|(n, r)| (n.as_str(), *r)).collect();
+        objects.push(endpoints(&ns, &name, &refs));
+    }
+    objects
+}
+
+/// [`generated_cluster`] as JSON text, one array per kind (what the `items` of the API
+/// server's list responses carry), in the order an API reader lists kinds.
+pub fn generated_cluster_lists(pods: usize) -> Vec<(crate::kinds::Kind, String)> {
+    let mut by_kind: Vec<(crate::kinds::Kind, Vec<Value>)> = Vec::new();
+    for o in generated_cluster(pods) {
+        let Some(kind) = o.get("kind").and_then(Value::as_str).and_then(crate::kinds::Kind::from_kind_name) else {
+            continue;
+        };
+        match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, list)) => list.push(o),
+            None => by_kind.push((kind, vec![o])),
+        }
+    }
+    by_kind.sort_by_key(|(k, _)| crate::kinds::Kind::all().position(|x| x == *k));
+    by_kind.into_iter().map(|(k, list)| (k, Value::Array(list).to_string())).collect()
+}

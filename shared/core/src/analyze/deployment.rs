@@ -89,7 +89,7 @@ impl<'a> Ctx<'a> {
             ready: d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
             paused: d.spec.paused.unwrap_or(false),
             revision: revision_of(&d.metadata),
-            revisions: revisions_of(d, &state.replicasets),
+            revisions: revisions_of(d, state.replicasets_of(k8s::namespace(&d.metadata), k8s::name(&d.metadata))),
         }
     }
 

@@ -500,7 +500,7 @@ impl Ctx<'_> {
             .deployments
             .iter()
             .find(|d| k8s::namespace(&d.metadata) == self.ns && k8s::name(&d.metadata) == deployment)?;
-        let revs = crate::tools::revisions_of(d, &self.state.replicasets);
+        let revs = crate::tools::revisions_of(d, self.state.replicasets_of(self.ns, deployment));
         let current = crate::tools::revision_of(&d.metadata);
         revs.iter().map(|r| r.revision).filter(|r| *r < current && *r > 0).max()
     }

@@ -54,11 +54,10 @@ fn analyze_service(state: &ClusterState, svc: &Service) -> Vec<Finding> {
     let ns = k8s::namespace(&svc.metadata);
     let name = k8s::name(&svc.metadata);
     let subject = ObjectRef::new("Service", ns, name);
-    let in_ns: Vec<&Pod> = state.pods_in(ns).filter(|p| live(p)).collect();
-    let matching: Vec<&Pod> =
-        in_ns.iter().copied().filter(|p| selector_matches(selector, p.metadata.labels.as_ref())).collect();
+    let matching: Vec<&Pod> = state.pods_selected(ns, selector).into_iter().filter(|p| live(p)).collect();
     let ctx = Ctx { state, svc, ns, name, selector, sel: labels_string(selector) };
     if matching.is_empty() {
+        let in_ns: Vec<&Pod> = state.pods_in(ns).filter(|p| live(p)).collect();
         return ctx.no_pods(subject, &in_ns).into_iter().map(|f| ctx.with_clients(f, &[])).collect();
     }
     let mut out = Vec::new();

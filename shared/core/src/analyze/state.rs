@@ -24,6 +24,122 @@ use crate::kinds::metrics::{NodeMetrics, PodMetrics};
 use crate::ports::{ClusterReader, LogRequest, Scope};
 use crate::snapshot::{LogKey, Snapshot};
 
+/// Runs `$body` with `$list` bound to the typed list of `$kind` in a [`ClusterState`].
+macro_rules! with_list {
+    ($s:expr, $kind:expr, |$list:ident| $body:expr) => {
+        match $kind {
+            Kind::Namespace => {
+                let $list = &mut $s.namespaces;
+                $body
+            }
+            Kind::Node => {
+                let $list = &mut $s.nodes;
+                $body
+            }
+            Kind::Pod => {
+                let $list = &mut $s.pods;
+                $body
+            }
+            Kind::Service => {
+                let $list = &mut $s.services;
+                $body
+            }
+            Kind::Endpoints => {
+                let $list = &mut $s.endpoints;
+                $body
+            }
+            Kind::Event => {
+                let $list = &mut $s.events;
+                $body
+            }
+            Kind::PersistentVolumeClaim => {
+                let $list = &mut $s.pvcs;
+                $body
+            }
+            Kind::PersistentVolume => {
+                let $list = &mut $s.pvs;
+                $body
+            }
+            Kind::ConfigMap => {
+                let $list = &mut $s.config_maps;
+                $body
+            }
+            Kind::Secret => {
+                let $list = &mut $s.secrets;
+                $body
+            }
+            Kind::ServiceAccount => {
+                let $list = &mut $s.service_accounts;
+                $body
+            }
+            Kind::ResourceQuota => {
+                let $list = &mut $s.quotas;
+                $body
+            }
+            Kind::LimitRange => {
+                let $list = &mut $s.limit_ranges;
+                $body
+            }
+            Kind::Deployment => {
+                let $list = &mut $s.deployments;
+                $body
+            }
+            Kind::ReplicaSet => {
+                let $list = &mut $s.replicasets;
+                $body
+            }
+            Kind::StatefulSet => {
+                let $list = &mut $s.statefulsets;
+                $body
+            }
+            Kind::DaemonSet => {
+                let $list = &mut $s.daemonsets;
+                $body
+            }
+            Kind::Job => {
+                let $list = &mut $s.jobs;
+                $body
+            }
+            Kind::CronJob => {
+                let $list = &mut $s.cronjobs;
+                $body
+            }
+            Kind::Ingress => {
+                let $list = &mut $s.ingresses;
+                $body
+            }
+            Kind::IngressClass => {
+                let $list = &mut $s.ingress_classes;
+                $body
+            }
+            Kind::NetworkPolicy => {
+                let $list = &mut $s.network_policies;
+                $body
+            }
+            Kind::StorageClass => {
+                let $list = &mut $s.storage_classes;
+                $body
+            }
+            Kind::HorizontalPodAutoscaler => {
+                let $list = &mut $s.hpas;
+                $body
+            }
+            Kind::PodDisruptionBudget => {
+                let $list = &mut $s.pdbs;
+                $body
+            }
+            Kind::PodMetrics => {
+                let $list = &mut $s.pod_metrics;
+                $body
+            }
+            Kind::NodeMetrics => {
+                let $list = &mut $s.node_metrics;
+                $body
+            }
+        }
+    };
+}
+
 /// Every object of a cluster (or of one namespace, plus cluster-scoped objects), typed.
 #[derive(Debug, Default, Clone)]
 pub struct ClusterState {
@@ -67,12 +183,16 @@ pub struct ClusterState {
     event_index: HashMap<(String, String, String), Vec<usize>>,
     /// (namespace, name) → index in `replicasets`, and how many ReplicaSets it covers.
     rs_index: HashMap<(String, String), usize>,
+    /// (namespace, Deployment name) → indexes in `replicasets` of the ReplicaSets it owns.
+    rs_owner_index: HashMap<(String, String), Vec<usize>>,
     rs_indexed: usize,
     /// (namespace, controller kind, controller name) → indexes in `pods`, and how many pods
     /// it covers: a list changed after [`ClusterState::index`] falls back to a scan.
     controller_index: HashMap<(String, String, String), Vec<usize>>,
     /// namespace → indexes in `pods`.
     namespace_index: HashMap<String, Vec<usize>>,
+    /// (namespace, label key, label value) → indexes in `pods`: selectors without a scan.
+    label_index: HashMap<(String, String, String), Vec<usize>>,
     pods_indexed: usize,
     /// (namespace, name) → index in `pod_metrics`, and how many it covers.
     pod_metrics_index: HashMap<(String, String), usize>,
@@ -85,10 +205,19 @@ impl ClusterState {
     /// # Errors
     /// An object of a known kind that does not have that kind's shape, named.
     pub fn from_objects(objects: &[Value], logs: BTreeMap<LogKey, String>, now: Timestamp) -> Result<ClusterState> {
+        ClusterState::from_values(objects.to_vec(), logs, now)
+    }
+
+    /// As [`ClusterState::from_objects`], consuming the objects: each raw object is freed once
+    /// it is decoded, so the raw and the typed form of the whole cluster are never held at once.
+    ///
+    /// # Errors
+    /// As [`ClusterState::from_objects`].
+    pub fn from_values(objects: Vec<Value>, logs: BTreeMap<LogKey, String>, now: Timestamp) -> Result<ClusterState> {
         let mut s = ClusterState { now, logs, read_kinds: Kind::all().collect(), ..ClusterState::default() };
         for o in objects {
             let Some(kind) = o.get("kind").and_then(Value::as_str).and_then(Kind::from_kind_name) else { continue };
-            s.push(kind, o.clone())?;
+            s.push(kind, o)?;
         }
         s.index();
         Ok(s)
@@ -228,39 +357,44 @@ impl ClusterState {
     }
 
     fn push(&mut self, kind: Kind, o: Value) -> Result<()> {
-        match kind {
-            Kind::Namespace => self.namespaces.push(decode(o)?),
-            Kind::Node => self.nodes.push(decode(o)?),
-            Kind::Pod => self.pods.push(decode(o)?),
-            Kind::Service => self.services.push(decode(o)?),
-            Kind::Endpoints => self.endpoints.push(decode(o)?),
-            Kind::Event => self.events.push(decode(o)?),
-            Kind::PersistentVolumeClaim => self.pvcs.push(decode(o)?),
-            Kind::PersistentVolume => self.pvs.push(decode(o)?),
-            Kind::ConfigMap => self.config_maps.push(decode(o)?),
-            Kind::Secret => self.secrets.push(decode(o)?),
-            Kind::ServiceAccount => self.service_accounts.push(decode(o)?),
-            Kind::ResourceQuota => self.quotas.push(decode(o)?),
-            Kind::LimitRange => self.limit_ranges.push(decode(o)?),
-            Kind::Deployment => self.deployments.push(decode(o)?),
-            Kind::ReplicaSet => self.replicasets.push(decode(o)?),
-            Kind::StatefulSet => self.statefulsets.push(decode(o)?),
-            Kind::DaemonSet => self.daemonsets.push(decode(o)?),
-            Kind::Job => self.jobs.push(decode(o)?),
-            Kind::CronJob => self.cronjobs.push(decode(o)?),
-            Kind::Ingress => self.ingresses.push(decode(o)?),
-            Kind::IngressClass => self.ingress_classes.push(decode(o)?),
-            Kind::NetworkPolicy => self.network_policies.push(decode(o)?),
-            Kind::StorageClass => self.storage_classes.push(decode(o)?),
-            Kind::HorizontalPodAutoscaler => {
-                // Older snapshots may carry autoscaling/v1 HPAs; v2 reads their common fields.
-                self.hpas.push(decode(o)?)
-            }
-            Kind::PodDisruptionBudget => self.pdbs.push(decode(o)?),
-            Kind::PodMetrics => self.pod_metrics.push(decode(o)?),
-            Kind::NodeMetrics => self.node_metrics.push(decode(o)?),
-        }
+        // Older snapshots may carry autoscaling/v1 HPAs; v2 reads their common fields.
+        with_list!(self, kind, |list| list.push(decode(o)?));
         Ok(())
+    }
+
+    /// Decodes one kind's objects from JSON text (an array, as the `items` of an API list
+    /// response carry them) straight into their typed form, with no intermediate JSON value.
+    ///
+    /// # Errors
+    /// Text that is not an array of objects of that kind's shape, with serde's position.
+    pub fn push_json_list(&mut self, kind: Kind, text: &str) -> Result<()> {
+        with_list!(self, kind, |list| list.extend(serde_json::from_str::<Vec<_>>(text).map_err(|e| {
+            crate::error::Error::Backend {
+                class: crate::error::ErrorClass::InvalidInput,
+                operation: format!("read a list of {}", kind.info().name),
+                message: format!("the objects do not have the expected shape: {e}"),
+                source: Some(Box::new(e)),
+            }
+        })?));
+        Ok(())
+    }
+
+    /// Builds the state from JSON text per kind (see [`ClusterState::push_json_list`]); every
+    /// kind counts as read.
+    ///
+    /// # Errors
+    /// As [`ClusterState::push_json_list`].
+    pub fn from_json_lists<'a>(
+        lists: impl IntoIterator<Item = (Kind, &'a str)>,
+        logs: BTreeMap<LogKey, String>,
+        now: Timestamp,
+    ) -> Result<ClusterState> {
+        let mut s = ClusterState { now, logs, read_kinds: Kind::all().collect(), ..ClusterState::default() };
+        for (kind, text) in lists {
+            s.push_json_list(kind, text)?;
+        }
+        s.index();
+        Ok(s)
     }
 
     /// Builds the lookup indexes (events by object, ReplicaSets and pod metrics by name, pods by
@@ -279,6 +413,13 @@ impl ClusterState {
             .enumerate()
             .map(|(i, r)| ((k8s::namespace(&r.metadata).to_string(), k8s::name(&r.metadata).to_string()), i))
             .collect();
+        let mut by_owner: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (i, r) in self.replicasets.iter().enumerate() {
+            for o in r.metadata.owner_references.iter().flatten().filter(|o| o.kind == "Deployment") {
+                by_owner.entry((k8s::namespace(&r.metadata).to_string(), o.name.clone())).or_default().push(i);
+            }
+        }
+        self.rs_owner_index = by_owner;
         self.rs_indexed = self.replicasets.len();
         self.pod_metrics_index = self
             .pod_metrics
@@ -289,14 +430,19 @@ impl ClusterState {
         self.pod_metrics_indexed = self.pod_metrics.len();
         let mut by_controller: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
         let mut by_namespace: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_label: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
         for (i, p) in self.pods.iter().enumerate() {
             by_namespace.entry(k8s::namespace(&p.metadata).to_string()).or_default().push(i);
+            for (k, v) in p.metadata.labels.iter().flatten() {
+                by_label.entry((k8s::namespace(&p.metadata).to_string(), k.clone(), v.clone())).or_default().push(i);
+            }
             if let Some((kind, name)) = self.controller_of(&p.metadata) {
                 by_controller.entry((k8s::namespace(&p.metadata).to_string(), kind, name)).or_default().push(i);
             }
         }
         self.controller_index = by_controller;
         self.namespace_index = by_namespace;
+        self.label_index = by_label;
         self.pods_indexed = self.pods.len();
     }
 
@@ -415,6 +561,58 @@ impl ClusterState {
         Box::new(self.pods.iter().filter(move |p| k8s::namespace(&p.metadata) == namespace))
     }
 
+    /// The ReplicaSets a Deployment owns (by the owner's name; [`crate::tools::revisions_of`]
+    /// also checks its uid), in list order.
+    pub fn replicasets_of(&self, namespace: &str, deployment: &str) -> Vec<&ReplicaSet> {
+        if self.rs_indexed == self.replicasets.len() {
+            let key = (namespace.to_string(), deployment.to_string());
+            return self
+                .rs_owner_index
+                .get(&key)
+                .into_iter()
+                .flatten()
+                .filter_map(|i| self.replicasets.get(*i))
+                .collect();
+        }
+        self.replicasets
+            .iter()
+            .filter(|r| {
+                k8s::namespace(&r.metadata) == namespace
+                    && r.metadata
+                        .owner_references
+                        .iter()
+                        .flatten()
+                        .any(|o| o.kind == "Deployment" && o.name == deployment)
+            })
+            .collect()
+    }
+
+    /// The pods of one namespace that an equality selector (a Service's) selects, in list
+    /// order; an empty selector selects nothing.
+    pub fn pods_selected(&self, namespace: &str, selector: &BTreeMap<String, String>) -> Vec<&Pod> {
+        if selector.is_empty() {
+            return Vec::new();
+        }
+        if self.pods_indexed == self.pods.len() {
+            // The shortest posting list of the selector's pairs, checked against the rest.
+            let mut shortest: Option<&Vec<usize>> = None;
+            for (k, v) in selector {
+                match self.label_index.get(&(namespace.to_string(), k.clone(), v.clone())) {
+                    None => return Vec::new(),
+                    Some(ids) if shortest.is_none_or(|s| ids.len() < s.len()) => shortest = Some(ids),
+                    Some(_) => {}
+                }
+            }
+            return shortest
+                .into_iter()
+                .flatten()
+                .filter_map(|i| self.pods.get(*i))
+                .filter(|p| k8s::selector_matches(selector, p.metadata.labels.as_ref()))
+                .collect();
+        }
+        self.pods_in(namespace).filter(|p| k8s::selector_matches(selector, p.metadata.labels.as_ref())).collect()
+    }
+
     /// Pods in a namespace that a workload controls (through its ReplicaSets for Deployments).
     pub fn pods_of(&self, kind: &str, namespace: &str, name: &str) -> Vec<&Pod> {
         if self.pods_indexed == self.pods.len() {
@@ -426,5 +624,56 @@ impl ClusterState {
             .filter(|p| k8s::namespace(&p.metadata) == namespace)
             .filter(|p| self.controller_of(&p.metadata).is_some_and(|(k, n)| k == kind && n == name))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{self, generated_cluster, generated_cluster_lists};
+
+    fn names<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<String> {
+        pods.into_iter().map(|p| k8s::name(&p.metadata).to_string()).collect()
+    }
+
+    #[test]
+    fn indexed_lookups_agree_with_scans() {
+        let mut s = fixtures::state(generated_cluster(300));
+        let selector: BTreeMap<String, String> = [("app".to_string(), "svc-4".to_string())].into();
+        let both: BTreeMap<String, String> =
+            [("app".to_string(), "svc-4".to_string()), ("pod-template-hash".to_string(), "x".to_string())].into();
+        let indexed = (names(s.pods_selected("team-0", &selector)), s.replicasets_of("team-0", "svc-4").len());
+        assert_eq!(indexed.0.len(), 10, "the ten pods of svc-4");
+        assert_eq!(indexed.1, 1);
+        assert!(s.pods_selected("team-0", &both).is_empty(), "every pair must match");
+        assert!(s.pods_selected("team-0", &BTreeMap::new()).is_empty(), "an empty selector selects nothing");
+        assert!(s.pods_selected("other", &selector).is_empty(), "only the namespace's pods");
+        // A list changed after indexing falls back to a scan, with the same answers.
+        let extra = fixtures::pod("extra").in_ns("team-0").labels(&[("app", "svc-4")]).build();
+        s.pods.push(decode(extra).unwrap_or_else(|e| panic!("{e}")));
+        s.replicasets.pop();
+        let scanned = names(s.pods_selected("team-0", &selector));
+        assert_eq!(scanned.len(), 11);
+        assert_eq!(scanned[..10], indexed.0[..]);
+        assert_eq!(s.replicasets_of("team-0", "svc-4").len(), 1, "svc-4's ReplicaSet, found by a scan");
+        assert!(s.replicasets_of("team-0", "svc-29").is_empty(), "the removed one is gone");
+    }
+
+    #[test]
+    fn json_lists_decode_like_values() {
+        let now = fixtures::NOW.parse().unwrap_or(Timestamp::UNIX_EPOCH);
+        let lists = generated_cluster_lists(100);
+        let from_text =
+            ClusterState::from_json_lists(lists.iter().map(|(k, t)| (*k, t.as_str())), BTreeMap::new(), now)
+                .unwrap_or_else(|e| panic!("{e}"));
+        let from_values = fixtures::state(generated_cluster(100));
+        assert_eq!(from_text.pods, from_values.pods);
+        assert_eq!(from_text.events, from_values.events);
+        assert_eq!(super::super::analyze(&from_text), super::super::analyze(&from_values));
+        let err = ClusterState::from_json_lists([(Kind::Pod, r#"[{"spec": 7}]"#)], BTreeMap::new(), now)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("Pod") && err.contains("expected shape"), "{err}");
     }
 }

@@ -78,10 +78,10 @@ pub(super) async fn get_deployments(reader: &dyn ClusterReader, args: &Args) -> 
 }
 
 /// The revisions of a deployment, newest first, from the ReplicaSets it owns.
-pub fn revisions(d: &Deployment, replicasets: &[ReplicaSet]) -> Vec<Revision> {
+pub fn revisions<'a>(d: &Deployment, replicasets: impl IntoIterator<Item = &'a ReplicaSet>) -> Vec<Revision> {
     let uid = d.metadata.uid.as_deref();
     let mut revs: Vec<Revision> = replicasets
-        .iter()
+        .into_iter()
         .filter(|rs| {
             k8s::namespace(&rs.metadata) == k8s::namespace(&d.metadata)
                 && rs.metadata.owner_references.iter().flatten().any(|o| {
