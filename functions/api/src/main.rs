@@ -30,12 +30,28 @@ use aiops_aws::invoke::LambdaSweepTrigger;
 use aiops_aws::sfn::{SfnStarter, SfnTaskCallback};
 use aiops_fn_api::{Caller, Deps, LambdaConfig, Sweeps, router};
 use lambda_http::request::RequestContext;
-use lambda_http::{Error, Request, RequestExt};
+use lambda_http::{Error, Request, RequestExt, service_fn};
+use tower::ServiceExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
+    // Configuration is read (and refused) before the first request; the SDK clients and the
+    // router are built on it, so nothing that can wait delays the cold start.
     let cfg = LambdaConfig::from_vars(|k| std::env::var(k).ok())?;
+    let app = tokio::sync::OnceCell::new();
+    lambda_http::run(service_fn(|req: Request| {
+        let (app, cfg) = (&app, &cfg);
+        async move {
+            let app: &axum::Router = app.get_or_init(|| build(cfg)).await;
+            app.clone().oneshot(front_door(req)).await
+        }
+    }))
+    .await
+}
+
+/// The router and its clients, built on the first request.
+async fn build(cfg: &LambdaConfig) -> axum::Router {
     let sdk = load_sdk().await;
     let store = Arc::new(DynamoStore::new(&sdk, cfg.function.tables.clone()));
     let deps = Deps {
@@ -58,8 +74,7 @@ async fn main() -> Result<(), Error> {
             config: Default::default(),
         }),
     };
-    let app = router(Arc::new(deps));
-    lambda_http::run(tower::ServiceBuilder::new().map_request(front_door).service(app)).await
+    router(Arc::new(deps))
 }
 
 /// The Lambda front door: the caller from the request context, the path without the stage.

@@ -8,9 +8,10 @@
 use std::sync::Arc;
 
 use aiops_aws::bedrock::{BedrockConfig, BedrockReasoner};
-use aiops_aws::config::{FunctionConfig, load_sdk};
+use aiops_aws::config::{FunctionConfig, OnFirstEvent, load_sdk};
 use aiops_aws::dynamo::DynamoStore;
 use aiops_aws::notify::SnsNotifier;
+use aiops_core::workflow::FnError;
 use aiops_fn_reason::{Deps, handle};
 use lambda_runtime::{Diagnostic, Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -18,23 +19,32 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
+    // Configuration is read (and refused) before the first event; clients are built on it.
     let env = |k: &str| std::env::var(k).ok();
     let cfg = FunctionConfig::from_vars(env)?;
-    let sdk = load_sdk().await;
-    let store = Arc::new(DynamoStore::new(&sdk, cfg.tables.clone()));
     let topic = cfg.topic_arn.clone().ok_or("AIOPS_TOPIC_ARN is not set")?;
-    let deps = Deps {
-        state: store.clone(),
-        audit: store,
-        reasoner: Arc::new(BedrockReasoner::new(&sdk, BedrockConfig::from_vars(env)?)),
-        notifier: Arc::new(SnsNotifier::new(&sdk, topic)),
-        config: cfg.workflow,
-    };
+    let bedrock = BedrockConfig::from_vars(env)?;
+    let deps = OnFirstEvent::new();
     lambda_runtime::run(service_fn(|e: LambdaEvent<Value>| {
-        let deps = &deps;
+        let (deps, cfg, topic, bedrock) = (&deps, &cfg, &topic, &bedrock);
         async move {
-            handle(deps, e.payload).await.map_err(|f| Diagnostic { error_type: f.error_type, error_message: f.message })
+            let diagnostic = |f: FnError| Diagnostic { error_type: f.error_type, error_message: f.message };
+            let deps = deps.get(|| build(cfg, topic, bedrock)).await.map_err(diagnostic)?;
+            handle(deps, e.payload).await.map_err(diagnostic)
         }
     }))
     .await
+}
+
+/// The clients, built on the first event (see [`OnFirstEvent`]).
+async fn build(cfg: &FunctionConfig, topic: &str, bedrock: &BedrockConfig) -> aiops_core::Result<Deps> {
+    let sdk = load_sdk().await;
+    let store = Arc::new(DynamoStore::new(&sdk, cfg.tables.clone()));
+    Ok(Deps {
+        state: store.clone(),
+        audit: store,
+        reasoner: Arc::new(BedrockReasoner::new(&sdk, bedrock.clone())),
+        notifier: Arc::new(SnsNotifier::new(&sdk, topic.to_string())),
+        config: cfg.workflow.clone(),
+    })
 }
