@@ -225,6 +225,7 @@ pub async fn aws_shaped(snapshot: &Path, fake: &FakeAws) -> anyhow::Result<Value
             reader: reader.clone(),
             state: store.clone(),
             audit: store.clone(),
+            usage: None,
             max_result_bytes: options.budget.max_result_bytes,
         },
         approval: aiops_fn_approval::Deps {

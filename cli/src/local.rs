@@ -230,6 +230,11 @@ impl LocalStack {
         let tokens = Arc::new(Mutex::new(BTreeSet::new()));
         let reader = source.reader_arc();
         let inspector = source.aws();
+        // On EKS, Container Insights is check_resource_usage's usage when there is no metrics API.
+        let usage = inspector
+            .as_ref()
+            .and_then(|i| i.container_insights())
+            .map(|u| Arc::new(u) as Arc<dyn aiops_core::ports::UsageSource>);
         let config = WorkflowConfig {
             budget: options.budget,
             approval_timeout_seconds: options.approval_timeout_seconds,
@@ -260,6 +265,7 @@ impl LocalStack {
                 reader: reader.clone(),
                 state: store.clone(),
                 audit: store.clone(),
+                usage,
                 max_result_bytes: options.budget.max_result_bytes,
             },
             approval: aiops_fn_approval::Deps {

@@ -373,7 +373,9 @@ async fn tools_call(output: Output, args: CallArgs) -> Result<(), Failure> {
         inspector.run(source.as_ref().map(|x| x.reader()), &args.name, &parsed).await?
     } else {
         let source = Source::open(&args.source).await?;
-        aiops_core::tools::run(source.reader(), &args.name, &parsed).await?
+        let usage = source.aws().and_then(|i| i.container_insights());
+        let usage = usage.as_ref().map(|u| u as &dyn aiops_core::ports::UsageSource);
+        aiops_core::tools::run_with(source.reader(), usage, &args.name, &parsed).await?
     };
     match output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&result)?),

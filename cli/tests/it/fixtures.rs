@@ -64,6 +64,7 @@ async fn tool_fixtures_run_through_their_handlers() {
         reader: source.reader_arc(),
         state: store.clone(),
         audit: store.clone(),
+        usage: None,
         max_result_bytes: 8192,
     };
     for (name, v) in fixtures("diagnose") {

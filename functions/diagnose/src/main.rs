@@ -2,7 +2,8 @@
 //! Input: `{investigation_id, call: {id, tool, args, home}}`; output: the tool outcome
 //! (`{call_id, ok, data_ref}`); the result itself goes to the state table. Environment:
 //! AIOPS_CLUSTER_NAME, AIOPS_STATE_TABLE, AIOPS_AUDIT_TABLE, AIOPS_APPROVALS_TABLE,
-//! AIOPS_MAX_RESULT_BYTES. IAM: eks:DescribeCluster; the read-only Kubernetes identity (an EKS
+//! AIOPS_MAX_RESULT_BYTES. IAM: eks:DescribeCluster; cloudwatch:ListMetrics and GetMetricData
+//! (Container Insights, check_resource_usage's usage when the cluster has no metrics API); the read-only Kubernetes identity (an EKS
 //! access entry bound to the read ClusterRole, which cannot read Secrets); dynamodb PutItem on
 //! the state and audit tables, Query on the audit table.
 
@@ -41,6 +42,7 @@ async fn build(cfg: &FunctionConfig, cluster: &str) -> aiops_core::Result<Deps> 
         reader: Arc::new(aiops_kube::KubeReader::new(client, None)),
         state: store.clone(),
         audit: store,
+        usage: Some(Arc::new(aiops_aws::inspector::ContainerInsightsUsage::new(&sdk, cluster))),
         max_result_bytes: cfg.workflow.budget.max_result_bytes,
     })
 }

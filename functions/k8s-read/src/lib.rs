@@ -27,6 +27,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Value, FnError> {
         deps.reader.as_ref(),
         deps.state.as_ref(),
         deps.audit.as_ref(),
+        None,
         deps.max_result_bytes,
         ev,
     )

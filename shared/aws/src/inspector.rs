@@ -21,6 +21,7 @@ mod logs;
 mod metrics;
 mod nodegroups;
 mod nodes;
+mod usage;
 
 use std::fmt::Debug;
 
@@ -41,6 +42,7 @@ pub use logs::LogsResult;
 pub use metrics::{MetricSeries, MetricsResult};
 pub use nodegroups::{NodegroupRow, NodegroupsResult};
 pub use nodes::{Ec2Side, Finding, NodeHealthResult, NodeHealthRow, NodeSide, Severity, join_node_health};
+pub use usage::ContainerInsightsUsage;
 
 /// The AWS tools over one set of SDK clients. Cheap to clone (the clients are shared handles).
 #[derive(Debug, Clone)]
@@ -92,6 +94,11 @@ impl AwsInspector {
         cluster: Option<String>,
     ) -> AwsInspector {
         AwsInspector { eks, ec2, cloudwatch, logs, cluster_name: cluster.filter(|c| !c.is_empty()) }
+    }
+
+    /// Container Insights as check_resource_usage's usage source, for the configured cluster.
+    pub fn container_insights(&self) -> Option<ContainerInsightsUsage> {
+        self.cluster_name.clone().map(|c| ContainerInsightsUsage::from_client(self.cloudwatch.clone(), c))
     }
 
     /// The configured cluster, if any.

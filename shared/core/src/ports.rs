@@ -321,3 +321,37 @@ pub trait SweepStore: Send + Sync {
     /// investigation that failed to start). Idempotent.
     async fn release_claim(&self, identity: &str, investigation_id: &str) -> Result<()>;
 }
+
+/// One pod's usage as a monitoring service outside the cluster reports it: on EKS, Container
+/// Insights' share of the pod's limits (the last datapoint of a short window).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodUsageSample {
+    pub namespace: String,
+    /// The pod (`per_pod`), or the workload whose pods the figure averages (Container
+    /// Insights publishes pod metrics under the workload's name unless enhanced observability
+    /// adds `FullPodName`).
+    pub pod: String,
+    /// Whether `pod` names one pod rather than a workload.
+    pub per_pod: bool,
+    /// CPU used, percent of the pod's CPU limit.
+    pub cpu_pct_of_limit: Option<f64>,
+    /// Memory working set, percent of the pod's memory limit.
+    pub memory_pct_of_limit: Option<f64>,
+    /// When the newest datapoint was taken.
+    pub at: Option<Timestamp>,
+}
+
+/// Usage from outside the cluster, for when the cluster serves no resource metrics API
+/// (metrics-server): Container Insights on EKS. check_resource_usage asks it then.
+#[async_trait::async_trait]
+pub trait UsageSource: Send + Sync {
+    /// Its name in results (`Container Insights`).
+    fn name(&self) -> &str;
+
+    /// The pods of a namespace (every namespace for `None`) that it has figures for in the
+    /// last `minutes`.
+    ///
+    /// # Errors
+    /// Backend errors (access denied names the IAM action).
+    async fn pod_usage(&self, namespace: Option<&str>, minutes: i64) -> Result<Vec<PodUsageSample>>;
+}

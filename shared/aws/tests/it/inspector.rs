@@ -696,3 +696,91 @@ async fn a_missing_log_group_says_logging_is_not_enabled() -> anyhow::Result<()>
     assert_eq!(err.map(|e| e.class()), Some(ErrorClass::InvalidInput));
     Ok(())
 }
+
+// ---------------------------------------------------------------- check_resource_usage's usage
+
+#[tokio::test]
+async fn container_insights_is_check_resource_usage_s_usage_without_metrics_server() -> anyhow::Result<()> {
+    use aiops_core::fixtures;
+    use aiops_core::ports::UsageSource;
+    let env = Env::new().await?;
+    let cluster = unique("ciu");
+    let c = cluster.as_str();
+    // Standard Container Insights: by workload name. Enhanced observability: also per pod.
+    let web = [("ClusterName", c), ("Namespace", "prod"), ("PodName", "web")];
+    let memory = "pod_memory_utilization_over_pod_limit";
+    env.put_metric(memory, &web, &[(600, 80.0), (60, 95.0)], StandardUnit::Percent).await?;
+    env.put_metric("pod_cpu_utilization_over_pod_limit", &web, &[(60, 40.0)], StandardUnit::Percent).await?;
+    let full = [("ClusterName", c), ("Namespace", "prod"), ("PodName", "api"), ("FullPodName", "api-7d9f8b6c5d-x2k4q")];
+    env.put_metric(memory, &full, &[(60, 30.0)], StandardUnit::Percent).await?;
+    // Another namespace, and a series by Service: neither is a pod of prod.
+    env.put_metric(
+        memory,
+        &[("ClusterName", c), ("Namespace", "other"), ("PodName", "x")],
+        &[(60, 50.0)],
+        StandardUnit::Percent,
+    )
+    .await?;
+    env.put_metric(
+        memory,
+        &[("ClusterName", c), ("Namespace", "prod"), ("Service", "web")],
+        &[(60, 50.0)],
+        StandardUnit::Percent,
+    )
+    .await?;
+
+    let usage = env.inspector(Some(c)).container_insights().expect("a cluster is configured");
+    assert_eq!(usage.name(), "Container Insights");
+    let samples = usage.pod_usage(Some("prod"), 15).await?;
+    assert_eq!(samples.len(), 2, "{samples:?}");
+    let web_sample = samples.iter().find(|s| s.pod == "web").expect("web by workload");
+    assert!(!web_sample.per_pod);
+    assert_eq!(
+        (web_sample.memory_pct_of_limit, web_sample.cpu_pct_of_limit),
+        (Some(95.0), Some(40.0)),
+        "the newest point"
+    );
+    let api = samples.iter().find(|s| s.pod == "api-7d9f8b6c5d-x2k4q").expect("api per pod");
+    assert!(api.per_pod);
+    assert_eq!((api.memory_pct_of_limit, api.cpu_pct_of_limit), (Some(30.0), None));
+    assert_eq!(usage.pod_usage(None, 15).await?.len(), 3, "every namespace");
+    assert!(
+        env.inspector(Some(&unique("none")))
+            .container_insights()
+            .expect("cluster")
+            .pod_usage(None, 15)
+            .await?
+            .is_empty()
+    );
+
+    // Through check_resource_usage over the simulated cluster, which serves no metrics API: the
+    // workload's share of its 512Mi limit becomes its one container's usage.
+    let hash = "5d8f7c9b4d";
+    let objects = vec![
+        fixtures::namespace("prod"),
+        fixtures::node("ip-10-0-1-1.eu-west-1.compute.internal", "4", "15Gi"),
+        fixtures::deployment("prod", "web", 1, 1, 2),
+        fixtures::replicaset("prod", "web", hash, 2, "registry.example.com/web:2.0", 1, 1),
+        fixtures::pod(&format!("web-{hash}-q8x2k"))
+            .in_ns("prod")
+            .owned_by_rs(&format!("web-{hash}"))
+            .on_node("ip-10-0-1-1.eu-west-1.compute.internal")
+            .labels(&[("app", "web"), ("pod-template-hash", hash)])
+            .memory_limit("512Mi")
+            .build(),
+    ];
+    let (_sim, reader) = sim(objects).await?;
+    let args = json!({"namespace": "prod", "deployment": "web"});
+    let out = aiops_core::tools::run_with(&reader, Some(&usage), "check_resource_usage", &args).await?;
+    assert_eq!(out.data["metrics"]["source"], "container-insights", "{}", out.text);
+    let row = &out.data["containers"][0];
+    assert_eq!((row["memory_pct_of_limit"].as_u64(), row["memory_usage"].as_str()), (Some(95), Some("486Mi")), "{row}");
+    assert!(out.text.contains("uses 486Mi of its 512Mi memory limit (95%)"), "{}", out.text);
+    assert!(out.text.contains("Container Insights"), "{}", out.text);
+
+    // Without the source, the same call says usage is unknown.
+    let out = aiops_core::tools::run(&reader, "check_resource_usage", &args).await?;
+    assert_eq!(out.data["metrics"]["source"], "none");
+    assert!(out.data["containers"][0]["memory_usage"].is_null());
+    Ok(())
+}

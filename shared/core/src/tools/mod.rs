@@ -80,6 +80,20 @@ pub(crate) struct Args {
 /// [`Error::UnknownTool`], [`Error::InvalidArgs`], [`Error::NotImplemented`] for catalog tools
 /// not built yet (or not served by the cluster reader), or the reader's error.
 pub async fn run(reader: &dyn ClusterReader, tool: &str, args: &Value) -> Result<ToolOutput> {
+    run_with(reader, None, tool, args).await
+}
+
+/// As [`run`], with a source of usage outside the cluster (Container Insights) that
+/// check_resource_usage consults when the cluster serves no resource metrics API.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_with(
+    reader: &dyn ClusterReader,
+    usage: Option<&dyn crate::ports::UsageSource>,
+    tool: &str,
+    args: &Value,
+) -> Result<ToolOutput> {
     let spec = catalog::validate(tool, args)?;
     let parsed: Args = if args.is_null() {
         Args::default()
@@ -100,7 +114,7 @@ pub async fn run(reader: &dyn ClusterReader, tool: &str, args: &Value) -> Result
             parsed.name = parsed.deployment.take();
             render(diagnose::analyze_pod_issues(reader, &parsed).await?)
         }
-        "check_resource_usage" => render(resource_usage::check_resource_usage(reader, &parsed).await?),
+        "check_resource_usage" => render(resource_usage::check_resource_usage(reader, usage, &parsed).await?),
         "connectivity_test" => render(connectivity::connectivity_test(reader, &parsed).await?),
         other if spec.home == crate::catalog::ToolHome::AwsRead => {
             return Err(Error::Backend {

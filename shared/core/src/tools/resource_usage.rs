@@ -7,8 +7,8 @@
 //! Fetching is narrow ([`check_resource_usage`]: the scope's pods, the pods of the nodes they
 //! run on, nodes, node events, metrics); the analysis ([`resource_usage`]) is a pure function
 //! over a [`ClusterState`]. Without the metrics API the result says so plainly and still
-//! reports requests, limits and OOM history. Container Insights is not consulted here (the
-//! model can call get_cloudwatch_metrics for it); the note says so.
+//! reports requests, limits and OOM history. On EKS a [`UsageSource`] (Container Insights)
+//! fills in usage when the cluster serves no metrics API: each pod's share of its limits.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +21,7 @@ use crate::analyze::{Action, ClusterState, Finding, ObjectRef, Severity, render_
 use crate::error::{Error, Result};
 use crate::k8s;
 use crate::kinds::Kind;
-use crate::ports::{ClusterReader, Scope};
+use crate::ports::{ClusterReader, PodUsageSample, Scope, UsageSource};
 use crate::quantity::{format_bytes, parse_bytes, parse_millicores, raised_memory_limit};
 
 /// Usage at or above this share of a limit is "near the limit".
@@ -34,6 +34,28 @@ const RECENT_OOM_SECS: i64 = 3600;
 const OLD_OOM_SECS: i64 = 86_400;
 /// Nodes whose other pods are fetched one by one; with more, every pod is listed.
 const MAX_NODES_BY_SELECTOR: usize = 20;
+/// The window a usage source outside the cluster is asked about, minutes.
+const EXTERNAL_WINDOW_MINUTES: i64 = 15;
+
+/// Usage read outside the cluster (see [`UsageSource`]).
+#[derive(Debug, Clone, Default)]
+pub struct ExternalUsage {
+    /// The source's name (`Container Insights`).
+    pub source: String,
+    pub samples: Vec<PodUsageSample>,
+    /// Why it could not be read, when it could not.
+    pub error: Option<String>,
+}
+
+impl ExternalUsage {
+    /// The sample of a pod: its own, else its workload's (`workload` is the controller's name).
+    fn of(&self, ns: &str, pod: &str, workload: Option<&str>) -> Option<&PodUsageSample> {
+        self.samples.iter().find(|s| s.per_pod && s.namespace == ns && s.pod == pod).or_else(|| {
+            let w = workload?;
+            self.samples.iter().find(|s| !s.per_pod && s.namespace == ns && s.pod == w)
+        })
+    }
+}
 
 /// What check_resource_usage looks at.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,7 +73,7 @@ pub struct UsageTarget {
 pub struct MetricsStatus {
     /// Whether usage figures are present.
     pub available: bool,
-    /// `metrics.k8s.io` or `none`.
+    /// `metrics.k8s.io`, `container-insights` or `none`.
     pub source: String,
     /// One plain sentence about the source (or its absence).
     pub note: String,
@@ -147,7 +169,11 @@ pub struct ResourceUsageResult {
     pub healthy: bool,
 }
 
-pub(super) async fn check_resource_usage(reader: &dyn ClusterReader, args: &Args) -> Result<ResourceUsageResult> {
+pub(super) async fn check_resource_usage(
+    reader: &dyn ClusterReader,
+    usage: Option<&dyn UsageSource>,
+    args: &Args,
+) -> Result<ResourceUsageResult> {
     let target =
         UsageTarget { namespace: args.namespace.clone(), pod: args.pod.clone(), deployment: args.deployment.clone() };
     check_target(&target)?;
@@ -194,7 +220,19 @@ pub(super) async fn check_resource_usage(reader: &dyn ClusterReader, args: &Args
             }
         }
     }
-    resource_usage(&state, &target)
+    // Without the cluster's metrics API, usage from outside it (Container Insights on EKS). A
+    // failure to read it is said in the result; requests, limits and OOM history stand.
+    let external = match usage {
+        Some(source) if !state.has_metrics() => {
+            let (samples, error) = match source.pod_usage(ns, EXTERNAL_WINDOW_MINUTES).await {
+                Ok(samples) => (samples, None),
+                Err(e) => (Vec::new(), Some(e.to_string())),
+            };
+            Some(ExternalUsage { source: source.name().to_string(), samples, error })
+        }
+        _ => None,
+    };
+    resource_usage_with(&state, &target, external.as_ref())
 }
 
 fn check_target(target: &UsageTarget) -> Result<()> {
@@ -310,10 +348,24 @@ fn terminal(pod: &Pod) -> bool {
 /// [`Error::InvalidArgs`] for a pod or deployment without a namespace; [`Error::NotFound`] when
 /// the named pod or deployment does not exist.
 pub fn resource_usage(state: &ClusterState, target: &UsageTarget) -> Result<ResourceUsageResult> {
+    resource_usage_with(state, target, None)
+}
+
+/// As [`resource_usage`], with usage read outside the cluster for when the state holds no
+/// metrics: a single-container pod's share of its limits becomes its container's usage.
+///
+/// # Errors
+/// As [`resource_usage`].
+pub fn resource_usage_with(
+    state: &ClusterState,
+    target: &UsageTarget,
+    external: Option<&ExternalUsage>,
+) -> Result<ResourceUsageResult> {
     check_target(target)?;
     let pods = in_scope(state, target)?;
     let scope = scope_text(target);
-    let metrics = metrics_status(state, &pods);
+    let external = external.filter(|_| !state.has_metrics());
+    let mut external_pods = 0;
     let mut rows = Vec::new();
     let mut oom = Vec::new();
     for pod in &pods {
@@ -326,12 +378,25 @@ pub fn resource_usage(state: &ClusterState, target: &UsageTarget) -> Result<Reso
         for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
             let cs = statuses.iter().find(|s| s.name == c.name);
             let usage = pm.and_then(|m| m.containers.iter().find(|x| x.name == c.name)).map(|x| &x.usage);
-            let cpu_use = usage.and_then(|u| u.get("cpu")).and_then(|q| cpu_millis(&q.0));
-            let mem_use = usage.and_then(|u| u.get("memory")).and_then(|q| parse_bytes(&q.0));
+            let mut cpu_use = usage.and_then(|u| u.get("cpu")).and_then(|q| cpu_millis(&q.0));
+            let mut mem_use = usage.and_then(|u| u.get("memory")).and_then(|q| parse_bytes(&q.0));
             let req_cpu = quantity(c, "requests", "cpu");
             let lim_cpu = quantity(c, "limits", "cpu");
             let req_mem = quantity(c, "requests", "memory");
             let lim_mem = quantity(c, "limits", "memory");
+            // A pod-level share of the limits is this container's when it is the only one.
+            let single = pod.spec.as_ref().is_some_and(|s| s.containers.len() == 1);
+            let workload_name = state.controller_of(&pod.metadata).map(|(_, n)| n);
+            if let Some(sample) =
+                external.filter(|_| single && !terminal(pod)).and_then(|x| x.of(ns, name, workload_name.as_deref()))
+            {
+                external_pods += 1;
+                let share = |pct: Option<f64>, limit: Option<&str>, parse: fn(&str) -> Option<f64>| {
+                    pct.zip(limit.and_then(parse)).map(|(p, l)| p / 100.0 * l)
+                };
+                cpu_use = share(sample.cpu_pct_of_limit, lim_cpu, cpu_millis);
+                mem_use = share(sample.memory_pct_of_limit, lim_mem, parse_bytes);
+            }
             let ratio = |used: Option<f64>, q: Option<&str>, parse: fn(&str) -> Option<f64>| {
                 used.zip(q.and_then(parse)).and_then(|(u, q)| pct(u, q))
             };
@@ -430,6 +495,10 @@ pub fn resource_usage(state: &ClusterState, target: &UsageTarget) -> Result<Reso
         });
     }
     oom.sort_by(|a, b| b.at.cmp(&a.at));
+    let metrics = match external {
+        Some(x) => external_status(x, &pods, external_pods),
+        None => metrics_status(state, &pods),
+    };
     let nodes = node_allocations(state, &node_names);
     let mut findings = Vec::new();
     findings.extend(oom_findings(state, &pods, &oom));
@@ -449,6 +518,43 @@ pub fn resource_usage(state: &ClusterState, target: &UsageTarget) -> Result<Reso
     let omitted = rows.len().saturating_sub(MAX_ROWS);
     rows.truncate(MAX_ROWS);
     Ok(ResourceUsageResult { scope, metrics, containers: rows, omitted, oom_history: oom, nodes, findings, healthy })
+}
+
+/// The status when usage comes from outside the cluster (which has no metrics API).
+fn external_status(x: &ExternalUsage, pods: &[&Pod], sampled: usize) -> MetricsStatus {
+    let running = pods.iter().filter(|p| !terminal(p)).count();
+    let without = "Usage is unknown: this cluster does not serve the resource metrics API (metrics.k8s.io; metrics-server is not installed)";
+    let source = &x.source;
+    if let Some(e) = &x.error {
+        return MetricsStatus {
+            available: false,
+            source: "none".into(),
+            note: format!(
+                "{without}, and {source} could not be read: {e}. Requests, limits and OOM history below come from the pod specs, statuses and events."
+            ),
+            sampled_at: None,
+        };
+    }
+    if sampled == 0 {
+        return MetricsStatus {
+            available: false,
+            source: "none".into(),
+            note: format!(
+                "{without}, and {source} has no figures for these pods in the last {EXTERNAL_WINDOW_MINUTES} minutes (not enabled for the cluster, or the pods set no limits, or they have several containers). Requests, limits and OOM history below come from the pod specs, statuses and events."
+            ),
+            sampled_at: None,
+        };
+    }
+    let by_workload = x.samples.iter().any(|s| !s.per_pod);
+    MetricsStatus {
+        available: true,
+        source: "container-insights".into(),
+        note: format!(
+            "Usage from {source} (CloudWatch; the cluster serves no metrics API): each pod's share of its CPU and memory limits, the last datapoint of the past {EXTERNAL_WINDOW_MINUTES} minutes, for {sampled} of {running} running pods{}. Pods with several containers and pods without limits get no figure.",
+            if by_workload { "; figures published under a workload's name are the average of its pods" } else { "" }
+        ),
+        sampled_at: x.samples.iter().filter_map(|s| s.at).max().map(|t| t.to_string()),
+    }
 }
 
 fn metrics_status(state: &ClusterState, pods: &[&Pod]) -> MetricsStatus {
@@ -1302,5 +1408,77 @@ mod tests {
         assert_eq!(cpu_millis("250m"), Some(250.0));
         assert_eq!(mem_text(482.0 * 1024.0 * 1024.0), "482Mi");
         assert_eq!(mem_text(1.5 * 1024.0 * 1024.0 * 1024.0), "1.5Gi");
+    }
+
+    fn sample(pod: &str, per_pod: bool, memory: Option<f64>) -> PodUsageSample {
+        PodUsageSample {
+            namespace: "prod".into(),
+            pod: pod.into(),
+            per_pod,
+            cpu_pct_of_limit: None,
+            memory_pct_of_limit: memory,
+            at: NOW.parse().ok(),
+        }
+    }
+
+    #[test]
+    fn usage_from_outside_the_cluster() {
+        let t = target("prod", None, Some("web"));
+        let external = |samples: Vec<PodUsageSample>, error: Option<&str>| ExternalUsage {
+            source: "Container Insights".into(),
+            samples,
+            error: error.map(str::to_string),
+        };
+        // By workload, with one pod's own figure preferred where there is one.
+        let x =
+            external(vec![sample("web", false, Some(50.0)), sample("web-5d8c6b9f7d-d3e4f", true, Some(97.0))], None);
+        let r = resource_usage_with(&state(web_pods("512Mi")), &t, Some(&x)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.metrics.source, "container-insights");
+        assert!(
+            r.metrics.note.contains("for 2 of 2 running pods") && r.metrics.note.contains("average of its pods"),
+            "{}",
+            r.metrics.note
+        );
+        let usage: Vec<(&str, Option<&str>, Option<u32>)> =
+            r.containers.iter().map(|c| (c.pod.as_str(), c.memory_usage.as_deref(), c.memory_pct_of_limit)).collect();
+        assert_eq!(
+            usage,
+            [("web-5d8c6b9f7d-d3e4f", Some("497Mi"), Some(97)), ("web-5d8c6b9f7d-a1b2c", Some("256Mi"), Some(50))]
+        );
+        assert!(r.findings.iter().any(|f| f.reason == "MemoryNearLimit"), "{:?}", r.findings);
+
+        // A source that failed, or that knows nothing of these pods: said plainly.
+        let failed =
+            external(Vec::new(), Some("access denied (the caller needs IAM permission cloudwatch:ListMetrics)"));
+        let r = resource_usage_with(&state(web_pods("512Mi")), &t, Some(&failed)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !r.metrics.available && r.metrics.note.contains("Container Insights could not be read: access denied"),
+            "{}",
+            r.metrics.note
+        );
+        let other = external(vec![sample("api", false, Some(99.0))], None);
+        let r = resource_usage_with(&state(web_pods("512Mi")), &t, Some(&other)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!r.metrics.available && r.metrics.note.contains("has no figures for these pods"), "{}", r.metrics.note);
+        assert!(r.containers.iter().all(|c| c.memory_usage.is_none()));
+
+        // The cluster's own metrics API wins when it answers.
+        let mut objects = web_pods("512Mi");
+        objects.push(pod_metrics("prod", "web-5d8c6b9f7d-a1b2c", "120m", "200Mi"));
+        let r = resource_usage_with(&state(objects), &t, Some(&x)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.metrics.source, "metrics.k8s.io");
+
+        // A pod-level share says nothing about one of several containers.
+        let mut objects = web_pods("512Mi");
+        for o in &mut objects {
+            if o["kind"] == "Pod" {
+                let sidecar = json!({"name": "proxy", "image": "envoy:1.30"});
+                if let Some(c) = o["spec"]["containers"].as_array_mut() {
+                    c.push(sidecar);
+                }
+            }
+        }
+        let r = resource_usage_with(&state(objects), &t, Some(&x)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.containers.iter().all(|c| c.memory_usage.is_none()), "{:?}", r.containers);
+        assert!(!r.metrics.available);
     }
 }

@@ -12,7 +12,9 @@ use crate::tools::{self, ToolOutput, bound_text};
 
 /// Runs a read or diagnostic tool against the cluster. A retryable failure (throttled,
 /// transient) is returned as an error so the workflow's Retry applies; any other failure is a
-/// result the model sees (`ok: false` with the message).
+/// result the model sees (`ok: false` with the message). `usage` is the usage source outside
+/// the cluster (Container Insights) that check_resource_usage falls back on; `None` for tools
+/// that need none.
 ///
 /// # Errors
 /// Throttled or transient backend errors, and store errors.
@@ -20,10 +22,11 @@ pub async fn run_tool_call(
     reader: &dyn ClusterReader,
     state: &dyn StateStore,
     audit: &dyn AuditLog,
+    usage: Option<&dyn crate::ports::UsageSource>,
     max_bytes: usize,
     ev: ToolEvent,
 ) -> Result<ToolOutcome> {
-    let result = tools::run(reader, &ev.call.tool, &ev.call.args).await;
+    let result = tools::run_with(reader, usage, &ev.call.tool, &ev.call.args).await;
     record_tool_result(state, audit, max_bytes, &ev, result).await
 }
 
