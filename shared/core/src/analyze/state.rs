@@ -27,115 +27,23 @@ use crate::snapshot::{LogKey, Snapshot};
 /// Runs `$body` with `$list` bound to the typed list of `$kind` in a [`ClusterState`].
 macro_rules! with_list {
     ($s:expr, $kind:expr, |$list:ident| $body:expr) => {
+        with_list!(@arms $s, $kind, $list, $body;
+            Namespace => namespaces, Node => nodes, Pod => pods, Service => services,
+            Endpoints => endpoints, Event => events, PersistentVolumeClaim => pvcs,
+            PersistentVolume => pvs, ConfigMap => config_maps, Secret => secrets,
+            ServiceAccount => service_accounts, ResourceQuota => quotas, LimitRange => limit_ranges,
+            Deployment => deployments, ReplicaSet => replicasets, StatefulSet => statefulsets,
+            DaemonSet => daemonsets, Job => jobs, CronJob => cronjobs, Ingress => ingresses,
+            IngressClass => ingress_classes, NetworkPolicy => network_policies,
+            StorageClass => storage_classes, HorizontalPodAutoscaler => hpas,
+            PodDisruptionBudget => pdbs, PodMetrics => pod_metrics, NodeMetrics => node_metrics)
+    };
+    (@arms $s:expr, $kind:expr, $list:ident, $body:expr; $($k:ident => $field:ident),*) => {
         match $kind {
-            Kind::Namespace => {
-                let $list = &mut $s.namespaces;
+            $(Kind::$k => {
+                let $list = &mut $s.$field;
                 $body
-            }
-            Kind::Node => {
-                let $list = &mut $s.nodes;
-                $body
-            }
-            Kind::Pod => {
-                let $list = &mut $s.pods;
-                $body
-            }
-            Kind::Service => {
-                let $list = &mut $s.services;
-                $body
-            }
-            Kind::Endpoints => {
-                let $list = &mut $s.endpoints;
-                $body
-            }
-            Kind::Event => {
-                let $list = &mut $s.events;
-                $body
-            }
-            Kind::PersistentVolumeClaim => {
-                let $list = &mut $s.pvcs;
-                $body
-            }
-            Kind::PersistentVolume => {
-                let $list = &mut $s.pvs;
-                $body
-            }
-            Kind::ConfigMap => {
-                let $list = &mut $s.config_maps;
-                $body
-            }
-            Kind::Secret => {
-                let $list = &mut $s.secrets;
-                $body
-            }
-            Kind::ServiceAccount => {
-                let $list = &mut $s.service_accounts;
-                $body
-            }
-            Kind::ResourceQuota => {
-                let $list = &mut $s.quotas;
-                $body
-            }
-            Kind::LimitRange => {
-                let $list = &mut $s.limit_ranges;
-                $body
-            }
-            Kind::Deployment => {
-                let $list = &mut $s.deployments;
-                $body
-            }
-            Kind::ReplicaSet => {
-                let $list = &mut $s.replicasets;
-                $body
-            }
-            Kind::StatefulSet => {
-                let $list = &mut $s.statefulsets;
-                $body
-            }
-            Kind::DaemonSet => {
-                let $list = &mut $s.daemonsets;
-                $body
-            }
-            Kind::Job => {
-                let $list = &mut $s.jobs;
-                $body
-            }
-            Kind::CronJob => {
-                let $list = &mut $s.cronjobs;
-                $body
-            }
-            Kind::Ingress => {
-                let $list = &mut $s.ingresses;
-                $body
-            }
-            Kind::IngressClass => {
-                let $list = &mut $s.ingress_classes;
-                $body
-            }
-            Kind::NetworkPolicy => {
-                let $list = &mut $s.network_policies;
-                $body
-            }
-            Kind::StorageClass => {
-                let $list = &mut $s.storage_classes;
-                $body
-            }
-            Kind::HorizontalPodAutoscaler => {
-                let $list = &mut $s.hpas;
-                $body
-            }
-            Kind::PodDisruptionBudget => {
-                let $list = &mut $s.pdbs;
-                $body
-            }
-            Kind::PodMetrics => {
-                let $list = &mut $s.pod_metrics;
-                $body
-            }
-            Kind::NodeMetrics => {
-                let $list = &mut $s.node_metrics;
-                $body
-            }
+            })*
         }
     };
 }
