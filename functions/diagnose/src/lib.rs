@@ -1,8 +1,9 @@
 //! The diagnose function: one diagnostic tool call of the Map state — analyze_pod_issues (the
 //! analyzers over a pod, deployment or namespace), check_resource_usage (requests and limits
-//! against metrics-server usage, else Container Insights; OOM history, node allocation) and connectivity_test (the path
-//! from a client to a Service, hop by hop); sized for gathering a whole namespace. Thin: the
-//! logic is `aiops_core::workflow::run_tool_call` over the `ClusterReader` port.
+//! against metrics-server usage, else Container Insights; OOM history, node allocation) and
+//! connectivity_test (the path from a client to a Service, hop by hop); sized for gathering a
+//! whole namespace. Thin: the logic is `aiops_core::workflow::run_tool_call` over the
+//! `ClusterReader` port.
 
 use std::sync::Arc;
 

@@ -3,9 +3,10 @@
 //! (`{call_id, ok, data_ref}`); the result itself goes to the state table. Environment:
 //! AIOPS_CLUSTER_NAME, AIOPS_STATE_TABLE, AIOPS_AUDIT_TABLE, AIOPS_APPROVALS_TABLE,
 //! AIOPS_MAX_RESULT_BYTES. IAM: eks:DescribeCluster; cloudwatch:ListMetrics and GetMetricData
-//! (Container Insights, check_resource_usage's usage when the cluster has no metrics API); the read-only Kubernetes identity (an EKS
-//! access entry bound to the read ClusterRole, which cannot read Secrets); dynamodb PutItem on
-//! the state and audit tables, Query on the audit table.
+//! (Container Insights, check_resource_usage's usage when the cluster has no metrics API); the
+//! read-only Kubernetes identity (an EKS access entry bound to the read ClusterRole, which
+//! cannot read Secrets); dynamodb PutItem on the state and audit tables, Query on the audit
+//! table.
 
 use std::sync::Arc;
 
