@@ -372,8 +372,15 @@ pub fn resource_usage_with(
         let ns = k8s::namespace(&pod.metadata);
         let name = k8s::name(&pod.metadata);
         let node = pod.spec.as_ref().and_then(|s| s.node_name.clone());
-        let workload = state.controller_of(&pod.metadata).map(|(k, n)| format!("{k}/{n}"));
+        let controller = state.controller_of(&pod.metadata);
+        let workload = controller.as_ref().map(|(k, n)| format!("{k}/{n}"));
         let pm = state.pod_metrics_of(ns, name);
+        // A pod-level share of the limits is its container's when it is the only one.
+        let single = pod.spec.as_ref().is_some_and(|s| s.containers.len() == 1);
+        let sample = external
+            .filter(|_| single && !terminal(pod))
+            .and_then(|x| x.of(ns, name, controller.as_ref().map(|(_, n)| n.as_str())));
+        external_pods += usize::from(sample.is_some());
         let statuses = k8s::container_statuses(pod);
         for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
             let cs = statuses.iter().find(|s| s.name == c.name);
@@ -384,13 +391,7 @@ pub fn resource_usage_with(
             let lim_cpu = quantity(c, "limits", "cpu");
             let req_mem = quantity(c, "requests", "memory");
             let lim_mem = quantity(c, "limits", "memory");
-            // A pod-level share of the limits is this container's when it is the only one.
-            let single = pod.spec.as_ref().is_some_and(|s| s.containers.len() == 1);
-            let workload_name = state.controller_of(&pod.metadata).map(|(_, n)| n);
-            if let Some(sample) =
-                external.filter(|_| single && !terminal(pod)).and_then(|x| x.of(ns, name, workload_name.as_deref()))
-            {
-                external_pods += 1;
+            if let Some(sample) = sample {
                 let share = |pct: Option<f64>, limit: Option<&str>, parse: fn(&str) -> Option<f64>| {
                     pct.zip(limit.and_then(parse)).map(|(p, l)| p / 100.0 * l)
                 };
