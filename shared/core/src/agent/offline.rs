@@ -14,6 +14,7 @@ use super::{
 use crate::analyze::{Action, Finding, Severity};
 use crate::error::Result;
 use crate::ports::Reasoner;
+use crate::tools::{NameMatch, ranked_by_name};
 
 /// The offline reasoner.
 #[derive(Debug, Default, Clone, Copy)]
@@ -198,6 +199,26 @@ const STOPWORDS: &[&str] = &[
     "too",
 ];
 
+/// States a pod is said to be "in" ("stuck in Init", "is in CrashLoopBackOff"): never a
+/// namespace or an object's name.
+const POD_STATES: &[&str] = &[
+    "crashloopbackoff",
+    "init",
+    "podinitializing",
+    "containercreating",
+    "imagepullbackoff",
+    "errimagepull",
+    "createcontainerconfigerror",
+    "createcontainererror",
+    "runcontainererror",
+    "oomkilled",
+    "completed",
+    "evicted",
+    "terminating",
+    "unknown",
+    "backoff",
+];
+
 /// Parses a question.
 pub fn parse_question(text: &str) -> Question {
     let lower = text.to_lowercase();
@@ -319,7 +340,10 @@ pub fn parse_question(text: &str) -> Question {
         for (i, w) in words.iter().enumerate() {
             if w == "in" && i + 1 < words.len() {
                 let next = if words[i + 1] == "the" && i + 2 < words.len() { &words[i + 2] } else { &words[i + 1] };
-                if crate::catalog::is_dns_label(next) && !STOPWORDS.contains(&next.as_str()) {
+                if crate::catalog::is_dns_label(next)
+                    && !STOPWORDS.contains(&next.as_str())
+                    && !POD_STATES.contains(&next.as_str())
+                {
                     namespace = Some(next.clone());
                 }
             }
@@ -327,7 +351,12 @@ pub fn parse_question(text: &str) -> Question {
     }
     let names = words
         .iter()
-        .filter(|w| w.len() >= 3 && !STOPWORDS.contains(&w.as_str()) && w.chars().any(|c| c.is_ascii_alphabetic()))
+        .filter(|w| {
+            w.len() >= 3
+                && !STOPWORDS.contains(&w.as_str())
+                && !POD_STATES.contains(&w.as_str())
+                && w.chars().any(|c| c.is_ascii_alphabetic())
+        })
         .filter(|w| crate::catalog::is_dns_subdomain(w))
         .filter(|w| Some(*w) != namespace.as_ref())
         .cloned()
@@ -481,31 +510,61 @@ fn called<'a>(done: &'a [Done], tool: &str) -> Vec<&'a Done> {
     done.iter().filter(|d| d.call.tool == tool).collect()
 }
 
-/// A pod the question names, from get_pods rows: `(namespace, name, row)`.
+/// A pod the question names, from get_pods rows: the first name that matches exactly, else the
+/// least healthy pod of a workload it names, else of one whose name contains it.
 fn resolve_pod<'a>(q: &Question, rows: &'a [Value]) -> Option<&'a Value> {
-    let name_of = |r: &Value| r["name"].as_str().unwrap_or_default().to_string();
-    let unhealthy_first = |mut v: Vec<&'a Value>| {
-        v.sort_by_key(|r| (r["healthy"].as_bool().unwrap_or(true), name_of(r)));
-        v.into_iter().next()
-    };
-    for n in &q.names {
-        if let Some(r) = rows.iter().find(|r| &name_of(r) == n) {
-            return Some(r);
-        }
+    fn key(r: &Value) -> (&str, bool) {
+        (r["name"].as_str().unwrap_or_default(), r["healthy"].as_bool().unwrap_or(true))
     }
-    for n in &q.names {
-        let v: Vec<&Value> = rows.iter().filter(|r| name_of(r).starts_with(&format!("{n}-"))).collect();
-        if !v.is_empty() {
-            return unhealthy_first(v);
-        }
+    NameMatch::ALL
+        .into_iter()
+        .find_map(|how| q.names.iter().find_map(|n| ranked_by_name(how, n, rows, key).first().copied()))
+}
+
+/// The pod the investigation is about, once get_pods has run: `(namespace, name)`.
+fn target_of(q: &Question, done: &[Done]) -> Option<(String, String)> {
+    let r = resolve_pod(q, rows(called(done, "get_pods").last()?, "pods"))?;
+    Some((r["namespace"].as_str()?.to_string(), r["name"].as_str()?.to_string()))
+}
+
+/// The name to look at before any listing: the pod tools resolve a workload or partial name
+/// themselves. Workload names nearly always have a dash (`payment-service`, `kafka-0`); a
+/// question without one ("why did last night's report fail?") lists the pods first.
+fn likely_name(q: &Question) -> Option<&str> {
+    q.names.iter().find(|n| n.contains('-')).map(String::as_str)
+}
+
+/// The calls that examine a pod: describe_pod, get_events, get_pod_logs (the failing
+/// container, its crashed instance when it restarted) and analyze_pod_issues. `pod` may be a
+/// workload or partial name, which the tools resolve.
+fn examine(ns: Option<&str>, pod: &str, events: Value, logs: bool) -> Vec<(&'static str, Value)> {
+    let mut list = vec![
+        ("describe_pod", json!({"namespace": ns, "pod": pod})),
+        ("get_events", json!({"namespace": ns, "object_name": pod, "type": events, "limit": 20})),
+    ];
+    if logs {
+        list.push(("get_pod_logs", json!({"namespace": ns, "pod": pod, "tail_lines": 300})));
     }
-    for n in q.names.iter().filter(|n| n.len() >= 4) {
-        let v: Vec<&Value> = rows.iter().filter(|r| name_of(r).contains(n.as_str())).collect();
-        if !v.is_empty() {
-            return unhealthy_first(v);
-        }
-    }
-    None
+    // The analyzers need only the pod's name too: one turn for all of it, not two.
+    list.push(("analyze_pod_issues", json!({"namespace": ns, "pod": pod})));
+    list
+}
+
+/// A successful call of `tool` whose result is about pod `ns/pod` (whatever name it was given).
+fn examined<'a>(done: &'a [Done], tool: &str, ns: &str, pod: &str) -> Option<&'a Done> {
+    let scope = format!("pod {ns}/{pod}");
+    done.iter().rev().filter(|d| d.call.tool == tool && d.ok).find(|d| {
+        let Some(v) = d.data.as_ref() else { return false };
+        v["scope"].as_str() == Some(scope.as_str())
+            || (v["namespace"].as_str() == Some(ns) && v["name"].as_str() == Some(pod))
+    })
+}
+
+/// Whether an analysis of a whole namespace or the cluster has run.
+fn wide_analysis(done: &[Done]) -> bool {
+    called(done, "analyze_pod_issues")
+        .iter()
+        .any(|d| d.call.args.get("pod").is_none() && d.call.args.get("deployment").is_none())
 }
 
 /// A deployment the question names, from get_deployments rows.
@@ -562,7 +621,14 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
             }
             return finish(q, done, input, turn);
         }
-        return calls(turn, vec![("get_pods", json!({"namespace": ns}))]);
+        // List the pods and, in the same turn, examine the likeliest name: the pod tools resolve
+        // it to its least healthy pod. The next turn checks that pod is the one the list points
+        // at; when it is not, the right one is examined then.
+        let mut list = vec![("get_pods", json!({"namespace": ns}))];
+        if let Some(name) = likely_name(q) {
+            list.extend(examine(ns.as_deref(), name, json!("Warning"), true));
+        }
+        return calls(turn, list);
     };
     let pod_rows = rows(last_get, "pods");
     let target = resolve_pod(q, pod_rows);
@@ -571,7 +637,7 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
         return calls(turn, vec![("get_pods", json!({}))]);
     }
     let Some(target) = target else {
-        if called(done, "analyze_pod_issues").is_empty() {
+        if !wide_analysis(done) {
             // A namespace guessed from the question ("in CloudWatch") that holds no pod is not one.
             let guessed_empty =
                 gets.first().and_then(|d| d.data.as_ref()).and_then(|v| v.get("total")).and_then(Value::as_u64)
@@ -583,29 +649,18 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
     };
     let pns = target["namespace"].as_str().unwrap_or_default().to_string();
     let pod = target["name"].as_str().unwrap_or_default().to_string();
-    if called(done, "describe_pod").is_empty() {
+    if examined(done, "describe_pod", &pns, &pod).is_none() {
         let restarts = target["restarts"].as_i64().unwrap_or(0);
-        let container = target["last_termination"]["container"].as_str().map(str::to_string);
-        let mut list = vec![
-            ("describe_pod", json!({"namespace": pns, "pod": pod})),
-            ("get_events", json!({"namespace": pns, "object_name": pod, "limit": 20})),
-        ];
         let healthy = target["healthy"].as_bool().unwrap_or(false);
-        if !healthy || restarts > 0 {
-            list.push(("get_pod_logs", json!({"namespace": pns, "pod": pod, "container": container, "previous": restarts > 0, "tail_lines": 300})));
-        }
-        // The analyzers need only the pod's name too: one turn for all of it, not two.
-        list.push(("analyze_pod_issues", json!({"namespace": pns, "pod": pod})));
-        return calls(turn, list);
+        return calls(turn, examine(Some(&pns), &pod, Value::Null, !healthy || restarts > 0));
     }
-    let analyses = called(done, "analyze_pod_issues");
-    if analyses.is_empty() {
+    let Some(analysis) = examined(done, "analyze_pod_issues", &pns, &pod) else {
         return calls(turn, vec![("analyze_pod_issues", json!({"namespace": pns, "pod": pod}))]);
-    }
+    };
     // The pod itself is fine: the problem the question is about may sit on an object around it
     // (its HPA, a CronJob, a DaemonSet): look at the whole namespace once.
-    let pod_healthy = diagnosis(done).and_then(|d| d.get("healthy")).and_then(Value::as_bool).unwrap_or(false);
-    if pod_healthy && analyses.len() == 1 {
+    let pod_healthy = analysis.data.as_ref().and_then(|d| d.get("healthy")).and_then(Value::as_bool).unwrap_or(false);
+    if pod_healthy && !wide_analysis(done) {
         return calls(turn, vec![("analyze_pod_issues", json!({"namespace": q.namespace}))]);
     }
     finish(q, done, input, turn)
@@ -862,9 +917,10 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
         serious.insert(0, first);
     }
     // A named pod that is fine: say so, and only then mention problems elsewhere.
-    let first_diag = called(done, "analyze_pod_issues").first().and_then(|d| d.data.clone());
-    let target_healthy = !called(done, "describe_pod").is_empty()
-        && first_diag.as_ref().and_then(|d| d.get("healthy")).and_then(Value::as_bool) == Some(true);
+    let first_diag = target_of(q, done)
+        .and_then(|(ns, pod)| examined(done, "analyze_pod_issues", &ns, &pod))
+        .and_then(|d| d.data.clone());
+    let target_healthy = first_diag.as_ref().and_then(|d| d.get("healthy")).and_then(Value::as_bool) == Some(true);
     if target_healthy && related.is_empty() {
         let target_scope =
             first_diag.as_ref().and_then(|d| d.get("scope")).and_then(Value::as_str).unwrap_or("the target");
@@ -1003,6 +1059,18 @@ mod tests {
                 intent: Intent::Diagnose,
                 ns: Some("staging"),
                 name: Some("checkout"),
+            },
+            Case {
+                q: "notification-worker is in CrashLoopBackOff, what is wrong?",
+                intent: Intent::Diagnose,
+                ns: None,
+                name: Some("notification-worker"),
+            },
+            Case {
+                q: "The invoice-service 3.5.0 pod is stuck in Init. Why?",
+                intent: Intent::Diagnose,
+                ns: None,
+                name: Some("invoice-service"),
             },
             Case {
                 q: "Is anything wrong in namespace payments?",

@@ -5,9 +5,10 @@ use k8s_openapi::api::core::v1::{Container, ContainerState, ContainerStatus, Eve
 use serde::Serialize;
 
 use super::events::{EventRow, dedup};
+use super::resolve::resolve_pod;
 use super::{Args, Render};
-use crate::error::{Error, Result};
-use crate::k8s::{self, age, decode, decode_all, human_duration, pod_status};
+use crate::error::Result;
+use crate::k8s::{self, age, decode_all, human_duration, pod_status};
 use crate::kinds::Kind;
 use crate::ports::{ClusterReader, Scope};
 
@@ -36,6 +37,9 @@ pub struct ContainerDescription {
 /// The result of describe_pod.
 #[derive(Debug, Clone, Serialize)]
 pub struct PodDescription {
+    /// How the name asked for was resolved to this pod, when it was not its exact name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<String>,
     pub namespace: String,
     pub name: String,
     pub node: Option<String>,
@@ -59,19 +63,17 @@ pub struct PodDescription {
 }
 
 pub(super) async fn describe_pod(reader: &dyn ClusterReader, args: &Args) -> Result<PodDescription> {
-    let ns = args.namespace.clone().unwrap_or_default();
-    let name = args.pod.clone().unwrap_or_default();
-    let pod: Pod = match reader.get(Kind::Pod, Some(&ns), &name).await? {
-        Some(v) => decode(v)?,
-        None => return Err(Error::NotFound { what: format!("pod {ns}/{name}") }),
-    };
+    let given = args.pod.clone().unwrap_or_default();
+    let found = resolve_pod(reader, "describe_pod", args.namespace.as_deref(), &given).await?;
     let scope = Scope {
-        namespace: Some(ns.clone()),
+        namespace: Some(found.namespace.clone()),
         label_selector: None,
-        field_selector: Some(format!("involvedObject.name={name},involvedObject.kind=Pod")),
+        field_selector: Some(format!("involvedObject.name={},involvedObject.kind=Pod", found.name)),
     };
     let events: Vec<Event> = decode_all(reader.list(Kind::Event, &scope).await?)?;
-    Ok(describe(&pod, &events, reader.now()))
+    let mut d = describe(&found.pod, &events, reader.now());
+    d.resolved = found.note;
+    Ok(d)
 }
 
 /// Describes a pod with its events at `now`.
@@ -94,6 +96,7 @@ pub fn describe(pod: &Pod, events: &[Event], now: jiff::Timestamp) -> PodDescrip
     }
     let (rows, _) = dedup(events, now, 30);
     PodDescription {
+        resolved: None,
         namespace: k8s::namespace(&pod.metadata).to_string(),
         name: k8s::name(&pod.metadata).to_string(),
         node: spec.and_then(|s| s.node_name.clone()),
@@ -316,6 +319,9 @@ impl Render for PodDescription {
     fn text(&self) -> String {
         let mut o = String::new();
         let line = |o: &mut String, k: &str, v: &str| o.push_str(&format!("{k:<16}{v}\n"));
+        if let Some(r) = &self.resolved {
+            o.push_str(&format!("({r})\n"));
+        }
         line(&mut o, "Name:", &self.name);
         line(&mut o, "Namespace:", &self.namespace);
         line(&mut o, "Node:", self.node.as_deref().unwrap_or("<none>"));

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::resolve::resolve_pod;
 use super::{Args, Render};
 use crate::analyze::{ClusterState, Finding, Severity, analyze_scoped, render_findings};
 use crate::error::{Error, Result};
@@ -15,6 +16,9 @@ const MAX_LOGS: usize = 40;
 /// The result of analyze_pod_issues.
 #[derive(Debug, Clone, Serialize)]
 pub struct DiagnosisResult {
+    /// How the pod name asked for was resolved, when it was not the pod's exact name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<String>,
     /// What was analyzed (`pod production/web-1`, `namespace production`, `the cluster`).
     pub scope: String,
     /// Root-cause findings, worst first.
@@ -27,16 +31,25 @@ pub struct DiagnosisResult {
 }
 
 pub(super) async fn analyze_pod_issues(reader: &dyn ClusterReader, args: &Args) -> Result<DiagnosisResult> {
-    let ns = args.namespace.as_deref();
-    if (args.pod.is_some() || args.name.is_some()) && ns.is_none() {
+    let mut ns = args.namespace.clone();
+    let mut pod = args.pod.clone();
+    let mut resolved = None;
+    if let Some(given) = &args.pod {
+        // A workload or partial name becomes its least healthy pod, in whichever namespace.
+        let found = resolve_pod(reader, "analyze_pod_issues", ns.as_deref(), given).await?;
+        ns = Some(found.namespace);
+        pod = Some(found.name);
+        resolved = found.note;
+    } else if args.name.is_some() && ns.is_none() {
         return Err(Error::InvalidArgs {
             tool: "analyze_pod_issues".into(),
-            message: "a pod or deployment needs its namespace".into(),
+            message: "a deployment needs its namespace".into(),
         });
     }
+    let ns = ns.as_deref();
     let state = ClusterState::gather(reader, ns, MAX_LOGS).await?;
     let findings = analyze_scoped(&state, ns);
-    let (scope, findings, target_status) = match (&args.pod, &args.name) {
+    let (scope, findings, target_status) = match (&pod, &args.name) {
         (Some(pod), _) => {
             let ns = ns.unwrap_or_default();
             let Some(p) =
@@ -93,7 +106,7 @@ pub(super) async fn analyze_pod_issues(reader: &dyn ClusterReader, args: &Args) 
         (None, None) => (ns.map_or_else(|| "the cluster".to_string(), |n| format!("namespace {n}")), findings, None),
     };
     let healthy = findings.iter().all(|f| f.severity <= Severity::Info);
-    Ok(DiagnosisResult { scope, findings, healthy, target_status })
+    Ok(DiagnosisResult { resolved, scope, findings, healthy, target_status })
 }
 
 fn ready_text(p: &k8s_openapi::api::core::v1::Pod) -> String {
@@ -115,6 +128,9 @@ fn concerns(f: &Finding, kind: &str, ns: &str, name: &str) -> bool {
 impl Render for DiagnosisResult {
     fn text(&self) -> String {
         let mut out = String::new();
+        if let Some(r) = &self.resolved {
+            out.push_str(&format!("({r})\n"));
+        }
         if let Some(s) = &self.target_status {
             out.push_str(s);
             out.push('\n');

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use k8s_openapi::api::core::v1::Event;
 use serde::Serialize;
 
+use super::resolve::NameMatch;
 use super::{Args, Render, table};
 use crate::error::Result;
 use crate::k8s::{decode_all, human_duration};
@@ -58,9 +59,6 @@ fn event_first_time(e: &Event) -> Option<jiff::Timestamp> {
 
 pub(super) async fn get_events(reader: &dyn ClusterReader, args: &Args) -> Result<EventsResult> {
     let mut fields = Vec::new();
-    if let Some(n) = &args.object_name {
-        fields.push(format!("involvedObject.name={n}"));
-    }
     if let Some(k) = &args.object_kind {
         fields.push(format!("involvedObject.kind={k}"));
     }
@@ -75,7 +73,13 @@ pub(super) async fn get_events(reader: &dyn ClusterReader, args: &Args) -> Resul
         label_selector: None,
         field_selector: (!fields.is_empty()).then(|| fields.join(",")),
     };
-    let events: Vec<Event> = decode_all(reader.list(Kind::Event, &scope).await?)?;
+    let mut events: Vec<Event> = decode_all(reader.list(Kind::Event, &scope).await?)?;
+    if let Some(n) = &args.object_name {
+        // The object itself and, for a workload's name, its ReplicaSets and pods (named after it):
+        // a field selector matches only the exact name, so this filter runs here.
+        let wanted = |name: &str| NameMatch::Exact.matches(n, name) || NameMatch::Workload.matches(n, name);
+        events.retain(|e| e.involved_object.name.as_deref().is_some_and(wanted));
+    }
     let now = reader.now();
     let limit = args.limit.map_or(DEFAULT_LIMIT, |l| usize::try_from(l).unwrap_or(DEFAULT_LIMIT));
     let (events, omitted) = dedup(&events, now, limit);

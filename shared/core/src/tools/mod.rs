@@ -10,6 +10,7 @@ mod events;
 mod logs;
 mod nodes;
 mod pods;
+mod resolve;
 mod resource_usage;
 mod services;
 
@@ -28,6 +29,7 @@ pub use events::{EventRow, EventsResult, event_last_time};
 pub use logs::PodLogResult;
 pub use nodes::{NodeRow, NodesResult};
 pub use pods::{PodRow, PodsResult, Termination, pod_problem};
+pub use resolve::{NameMatch, pod_healthy, ranked as ranked_by_name};
 pub use resource_usage::{
     ContainerUsage, MetricsStatus, NodeAllocation, OomRecord, ResourceUsageResult, UsageTarget, resource_usage,
 };
@@ -58,7 +60,7 @@ pub(crate) struct Args {
     pub container: Option<String>,
     pub label_selector: Option<String>,
     pub unhealthy_only: bool,
-    pub previous: bool,
+    pub previous: Option<bool>,
     pub tail_lines: Option<i64>,
     pub since_seconds: Option<i64>,
     pub object_name: Option<String>,

@@ -75,8 +75,7 @@ fn row(pod: &Pod, now: Timestamp) -> PodRow {
     let ready = statuses.iter().filter(|c| c.ready).count();
     let phase = pod.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_else(|| "Unknown".into());
     let status = pod_status(pod);
-    let healthy = pod.metadata.deletion_timestamp.is_none()
-        && (phase == "Succeeded" || (phase == "Running" && k8s::is_ready(pod) && status == "Running"));
+    let healthy = super::resolve::pod_healthy(pod);
     PodRow {
         namespace: k8s::namespace(&pod.metadata).to_string(),
         name: k8s::name(&pod.metadata).to_string(),
@@ -225,6 +224,22 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
 }
 
+/// The domain every name shares (from its first dot), when it is long enough to be worth
+/// saying once: `.eu-west-1.compute.internal`; else empty.
+fn common_domain<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut common: Option<&str> = None;
+    for n in names {
+        let Some(dot) = n.find('.') else { return String::new() };
+        let domain = &n[dot..];
+        match common {
+            None => common = Some(domain),
+            Some(c) if c == domain => {}
+            Some(_) => return String::new(),
+        }
+    }
+    common.filter(|c| c.len() >= 12).map(str::to_string).unwrap_or_default()
+}
+
 impl Render for PodsResult {
     fn text(&self) -> String {
         if self.pods.is_empty() {
@@ -233,6 +248,8 @@ impl Render for PodsResult {
                 None => "No pods found.\n".into(),
             };
         }
+        // EKS node names share a long domain (`.eu-west-1.compute.internal`): said once.
+        let domain = common_domain(self.pods.iter().filter_map(|p| p.node.as_deref()));
         let rows: Vec<Vec<String>> = self
             .pods
             .iter()
@@ -251,11 +268,18 @@ impl Render for PodsResult {
                     p.status.clone(),
                     restarts,
                     p.age.clone(),
-                    p.node.clone().unwrap_or_else(|| "<none>".into()),
+                    p.node.as_deref().map_or_else(
+                        || "<none>".into(),
+                        |n| n.strip_suffix(domain.as_str()).filter(|s| !s.is_empty()).unwrap_or(n).to_string(),
+                    ),
                 ]
             })
             .collect();
-        let mut out = format!("{} pods, {} unhealthy\n", self.total, self.unhealthy);
+        let mut out = format!("{} pods, {} unhealthy", self.total, self.unhealthy);
+        if !domain.is_empty() {
+            out.push_str(&format!(" (node names end in {domain})"));
+        }
+        out.push('\n');
         out.push_str(&table(&["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"], &rows));
         let problems: Vec<&PodRow> = self.pods.iter().filter(|p| p.problem.is_some()).collect();
         if !problems.is_empty() {
@@ -268,5 +292,22 @@ impl Render for PodsResult {
             out.push_str(&format!("({} more pods omitted)\n", self.omitted));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::common_domain;
+
+    #[test]
+    fn a_shared_node_domain_is_said_once() {
+        let eks = ["ip-10-0-1-2.eu-west-1.compute.internal", "ip-10-0-3-4.eu-west-1.compute.internal"];
+        assert_eq!(common_domain(eks.into_iter()), ".eu-west-1.compute.internal");
+        assert_eq!(
+            common_domain(["ip-1.eu-west-1.compute.internal", "ip-2.us-east-1.compute.internal"].into_iter()),
+            ""
+        );
+        assert_eq!(common_domain(["kind-worker", "kind-worker2"].into_iter()), "", "no domain");
+        assert_eq!(common_domain(["a.b.c", "d.b.c"].into_iter()), "", "too short to be worth it");
     }
 }
