@@ -118,6 +118,7 @@ fn build() -> Vec<ToolSpec> {
             object(
                 vec![
                     ("namespace", ns_opt()),
+                    ("name", name("Only pods whose name contains this")),
                     ("label_selector", selector()),
                     ("unhealthy_only", boolean("Only pods that are not Running and Ready or Succeeded")),
                 ],

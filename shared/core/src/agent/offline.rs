@@ -621,18 +621,29 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
             }
             return finish(q, done, input, turn);
         }
-        // List the pods and, in the same turn, examine the likeliest name: the pod tools resolve
-        // it to its least healthy pod. The next turn checks that pod is the one the list points
-        // at; when it is not, the right one is examined then.
-        let mut list = vec![("get_pods", json!({"namespace": ns}))];
-        if let Some(name) = likely_name(q) {
-            list.extend(examine(ns.as_deref(), name, json!("Warning"), true));
-        }
-        return calls(turn, list);
+        // The likeliest name: list its pods (`kubectl get pods | grep`) and, in the same turn,
+        // examine it; the pod tools resolve it to its least healthy pod. The next turn checks
+        // that pod is the one the list points at; when it is not, the right one is examined then.
+        return calls(
+            turn,
+            match likely_name(q) {
+                Some(name) => {
+                    let mut list = vec![("get_pods", json!({"namespace": ns, "name": name}))];
+                    list.extend(examine(ns.as_deref(), name, json!("Warning"), true));
+                    list
+                }
+                None => vec![("get_pods", json!({"namespace": ns}))],
+            },
+        );
     };
     let pod_rows = rows(last_get, "pods");
     let target = resolve_pod(q, pod_rows);
-    if target.is_none() && ns.is_some() && gets.len() == 1 {
+    if target.is_none() && last_get.call.args.get("name").is_some() {
+        // No pod has the likeliest name: list them all, to match the question's other words.
+        return calls(turn, vec![("get_pods", json!({"namespace": ns}))]);
+    }
+    let full: Vec<&&Done> = gets.iter().filter(|d| d.call.args.get("name").is_none()).collect();
+    if target.is_none() && ns.is_some() && full.len() == 1 {
         // The namespace guess found nothing: look everywhere once.
         return calls(turn, vec![("get_pods", json!({}))]);
     }
@@ -640,7 +651,7 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
         if !wide_analysis(done) {
             // A namespace guessed from the question ("in CloudWatch") that holds no pod is not one.
             let guessed_empty =
-                gets.first().and_then(|d| d.data.as_ref()).and_then(|v| v.get("total")).and_then(Value::as_u64)
+                full.first().and_then(|d| d.data.as_ref()).and_then(|v| v.get("total")).and_then(Value::as_u64)
                     == Some(0);
             let scope = if guessed_empty { None } else { ns };
             return calls(turn, vec![("analyze_pod_issues", json!({"namespace": scope}))]);

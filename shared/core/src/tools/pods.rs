@@ -44,6 +44,9 @@ pub struct PodRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct PodsResult {
     pub namespace: Option<String>,
+    /// The part of a name asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub total: usize,
     pub unhealthy: usize,
     pub pods: Vec<PodRow>,
@@ -54,7 +57,10 @@ pub struct PodsResult {
 pub(super) async fn get_pods(reader: &dyn ClusterReader, args: &Args) -> Result<PodsResult> {
     let scope =
         Scope { namespace: args.namespace.clone(), label_selector: args.label_selector.clone(), field_selector: None };
-    let pods: Vec<Pod> = decode_all(reader.list(Kind::Pod, &scope).await?)?;
+    let mut pods: Vec<Pod> = decode_all(reader.list(Kind::Pod, &scope).await?)?;
+    if let Some(part) = &args.name {
+        pods.retain(|p| k8s::name(&p.metadata).contains(part.as_str()));
+    }
     let now = reader.now();
     let mut rows: Vec<PodRow> = pods.iter().map(|p| row(p, now)).collect();
     let total = rows.len();
@@ -66,7 +72,7 @@ pub(super) async fn get_pods(reader: &dyn ClusterReader, args: &Args) -> Result<
     rows.sort_by(|a, b| a.healthy.cmp(&b.healthy).then(a.namespace.cmp(&b.namespace)).then(a.name.cmp(&b.name)));
     let omitted = rows.len().saturating_sub(MAX_ROWS);
     rows.truncate(MAX_ROWS);
-    Ok(PodsResult { namespace: args.namespace.clone(), total, unhealthy, pods: rows, omitted })
+    Ok(PodsResult { namespace: args.namespace.clone(), name: args.name.clone(), total, unhealthy, pods: rows, omitted })
 }
 
 fn row(pod: &Pod, now: Timestamp) -> PodRow {
@@ -243,9 +249,10 @@ fn common_domain<'a>(names: impl Iterator<Item = &'a str>) -> String {
 impl Render for PodsResult {
     fn text(&self) -> String {
         if self.pods.is_empty() {
+            let named = self.name.as_ref().map(|n| format!(" whose name contains {n}")).unwrap_or_default();
             return match &self.namespace {
-                Some(ns) => format!("No pods in namespace {ns}.\n"),
-                None => "No pods found.\n".into(),
+                Some(ns) => format!("No pods{named} in namespace {ns}.\n"),
+                None => format!("No pods{named} found.\n"),
             };
         }
         // EKS node names share a long domain (`.eu-west-1.compute.internal`): said once.
