@@ -82,6 +82,12 @@ async fn approved_action_is_planned_approved_executed_and_verified() {
     }
     assert_eq!(inv.executed_actions.len(), 1, "{inv:#?}");
     assert_eq!(inv.executed_actions[0].tool, "set_container_resources");
+    // The final answer keeps the diagnosis, says what was done, and shows the state after it.
+    let answer = inv.answer.as_ref().expect("answer");
+    for want in ["OOMKilled", "512Mi", "rollout complete", "After the change"] {
+        assert!(answer.text.contains(want), "{want} missing from the answer:\n{}", answer.text);
+    }
+    assert!(!answer.text.contains("Nothing is wrong"), "{}", answer.text);
     let dep = h
         .stack
         .source

@@ -521,9 +521,11 @@ fn resolve_pod<'a>(q: &Question, rows: &'a [Value]) -> Option<&'a Value> {
         .find_map(|how| q.names.iter().find_map(|n| ranked_by_name(how, n, rows, key).first().copied()))
 }
 
-/// The pod the investigation is about, once get_pods has run: `(namespace, name)`.
+/// The pod the investigation is about, once get_pods has run: `(namespace, name)`. Lists
+/// taken after an action (to verify it) show the new pods, not the one diagnosed.
 fn target_of(q: &Question, done: &[Done]) -> Option<(String, String)> {
-    let r = resolve_pod(q, rows(called(done, "get_pods").last()?, "pods"))?;
+    let before = done.iter().position(|d| is_write(&d.call.tool)).unwrap_or(done.len());
+    let r = resolve_pod(q, rows(called(&done[..before], "get_pods").last()?, "pods"))?;
     Some((r["namespace"].as_str()?.to_string(), r["name"].as_str()?.to_string()))
 }
 
@@ -611,6 +613,10 @@ fn decide(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> 
 }
 
 fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> Step {
+    if done.iter().any(|d| is_write(&d.call.tool)) {
+        // The diagnosis led to an action: what is left is to verify it and answer.
+        return finish(q, done, input, turn);
+    }
     let ns = q.namespace.clone();
     let gets = called(done, "get_pods");
     let Some(last_get) = gets.last() else {
