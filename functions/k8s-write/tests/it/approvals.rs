@@ -35,7 +35,38 @@ on_both_stores!(
     an_expired_approval_is_refused,
     a_second_decision_is_refused_and_the_first_kept,
     an_object_changed_since_its_approval_is_refused,
+    a_policy_tightened_after_the_approval_is_refused,
 );
+
+async fn a_policy_tightened_after_the_approval_is_refused(backend: Backend) {
+    let mut w = World::new(backend).await;
+    let fix = raise_memory("1Gi");
+    let (plan_id, approval_id) = w.approved("c1", &fix).await;
+    let before = w.deployment();
+
+    // Redeployed with writes denied in the namespace while the approval waited.
+    w.write.policy = aiops_core::policy::Policy { deny_namespaces: vec![NS.to_string()], ..Default::default() };
+    let r = w.execute("c1", &fix, Some(&plan_id), Some(&approval_id)).await;
+    assert_refused(
+        &w,
+        r,
+        "Aiops.Forbidden",
+        "refused by the policy in force now: namespace production is on the deny list",
+        &before,
+    )
+    .await;
+    // A lower ceiling refuses it too.
+    w.write.policy = aiops_core::policy::Policy { memory_ceiling: "768Mi".into(), ..Default::default() };
+    let r = w.execute("c1", &fix, Some(&plan_id), Some(&approval_id)).await;
+    assert_refused(&w, r, "Aiops.Forbidden", "above the policy ceiling 768Mi", &before).await;
+    assert_eq!(w.approval(&approval_id).await.status, ApprovalStatus::Approved, "the approval was not used up");
+
+    // Back to the policy it was approved under: it runs.
+    w.write.policy = aiops_core::policy::Policy::default();
+    let out = w.execute("c1", &fix, Some(&plan_id), Some(&approval_id)).await.expect("the approved action");
+    assert_eq!(out["ok"], true, "{out}");
+    assert_eq!(memory_limit(&w.deployment()), json!("1Gi"));
+}
 
 async fn a_forged_approval_is_refused(backend: Backend) {
     let w = World::new(backend).await;

@@ -381,6 +381,15 @@ pub async fn execute(d: &WriteDeps<'_>, ev: &WriteEvent, now: Timestamp) -> Resu
         )
         .await);
     }
+    // The policy in force now, not only the one the plan was checked against: a tightened
+    // policy (a redeploy that denies the namespace, a lower ceiling) stops an approved action
+    // that no longer fits it. The approval is left unused.
+    let planned = json!({"spec": plan.before_spec});
+    if let Err(r) = d.policy.check(&plan.tool, &plan.args, &planned) {
+        return Err(
+            refusal(d, ev, refused(ErrorClass::Forbidden, format!("refused by the policy in force now: {r}"))).await
+        );
+    }
     let lock_key = format!("deployment/{}/{}", plan.namespace, plan.deployment);
     if !d.locks.try_lock(&lock_key, &ev.investigation_id, d.policy.lock_seconds, now).await? {
         return Err(refusal(
