@@ -59,8 +59,20 @@ pub struct Question {
     pub intent: Intent,
     /// A namespace the question names (`in production`, `namespace payments`).
     pub namespace: Option<String>,
+    /// Whether the namespace is only a guess from "in X" ("crashing in staging" or "increase in
+    /// search-api memory"), so X may name the object instead (see [`Question::candidates`]).
+    pub namespace_guessed: bool,
     /// Words that may name an object.
     pub names: Vec<String>,
+}
+
+impl Question {
+    /// Words that may name the object, likeliest first: the names, then a namespace guessed
+    /// from "in X", which may be the object's name after all.
+    pub fn candidates(&self) -> impl Iterator<Item = &str> {
+        let guessed = self.namespace.as_deref().filter(|_| self.namespace_guessed);
+        self.names.iter().map(String::as_str).chain(guessed)
+    }
 }
 
 const STOPWORDS: &[&str] = &[
@@ -228,10 +240,19 @@ pub fn parse_question(text: &str) -> Question {
         .filter(|w| !w.is_empty())
         .collect();
     let has = |w: &str| words.iter().any(|x| x == w);
-    let first_verb = words
-        .iter()
-        .find(|w| !["please", "can", "could", "you", "would", "kindly", "now"].contains(&w.as_str()))
+    let verb_at =
+        words.iter().position(|w| !["please", "can", "could", "you", "would", "kindly", "now"].contains(&w.as_str()));
+    let first_verb = verb_at.map(|i| words[i].as_str());
+    // "restart checkout-api" is a command; "restart loop on webhook-relay", "scale up of feed-api
+    // stops at 5", "increase in memory usage" and anything asking why are questions.
+    let after_verb = verb_at
+        .and_then(|i| words[i + 1..].iter().find(|w| !["up", "down", "the"].contains(&w.as_str())))
         .map(String::as_str);
+    let command = !has("why")
+        && !after_verb.is_some_and(|w| {
+            ["loop", "loops", "looping", "storm", "storms", "of", "in", "or", "is", "was", "keeps", "count", "counts"]
+                .contains(&w)
+        });
     let asks_why = [
         "why",
         "wrong",
@@ -256,6 +277,11 @@ pub fn parse_question(text: &str) -> Question {
         "diagnose",
         "investigate",
         "investigating",
+        "blocking",
+        "blocked",
+        "reason",
+        "cause",
+        "causing",
     ]
     .iter()
     .any(|w| has(w));
@@ -264,28 +290,28 @@ pub fn parse_question(text: &str) -> Question {
         words[i + 1..].iter().take(3).find_map(|w| w.parse::<i64>().ok())
     };
     let intent = match first_verb {
-        Some("restart") | Some("bounce") => {
+        Some("restart") | Some("bounce") if command => {
             Intent::Write { tool: "restart_deployment", replicas: None, revision: None, memory: None }
         }
-        Some("scale") => Intent::Write {
+        Some("scale") if command => Intent::Write {
             tool: "scale_deployment",
             replicas: number_after("to").or_else(|| number_after("scale")),
             revision: None,
             memory: None,
         },
-        Some("rollback") | Some("revert") => Intent::Write {
+        Some("rollback") | Some("revert") if command => Intent::Write {
             tool: "rollback_deployment",
             replicas: None,
             revision: number_after("revision"),
             memory: None,
         },
-        Some("roll") if has("back") => Intent::Write {
+        Some("roll") if command && has("back") => Intent::Write {
             tool: "rollback_deployment",
             replicas: None,
             revision: number_after("revision"),
             memory: None,
         },
-        Some("increase") | Some("raise") | Some("set") if has("memory") => {
+        Some("increase") | Some("raise") | Some("set") if command && has("memory") => {
             let memory = words
                 .iter()
                 .find(|w| crate::catalog::is_quantity(w) && w.chars().any(|c| c.is_ascii_alphabetic()))
@@ -325,26 +351,33 @@ pub fn parse_question(text: &str) -> Question {
         _ => Intent::Diagnose,
     };
     let mut namespace = None;
+    let label = |w: &str| crate::catalog::is_dns_label(w) && !STOPWORDS.contains(&w) && !POD_STATES.contains(&w);
     for (i, w) in words.iter().enumerate() {
-        if (w == "namespace" || w == "ns") && i + 1 < words.len() && crate::catalog::is_dns_label(&words[i + 1]) {
-            namespace = Some(words[i + 1].clone());
-        } else if w == "namespace"
-            && i > 0
-            && crate::catalog::is_dns_label(&words[i - 1])
-            && !STOPWORDS.contains(&words[i - 1].as_str())
-        {
-            namespace = Some(words[i - 1].clone());
+        if w != "namespace" && w != "ns" {
+            continue;
+        }
+        let before = i.checked_sub(1).map(|j| words[j].as_str());
+        let before2 = i.checked_sub(2).map(|j| words[j].as_str());
+        let after = words.get(i + 1).map(String::as_str);
+        // "in the staging namespace keeps restarting": the word before, when it follows an
+        // article or preposition (or starts the question), names it; else "namespace staging".
+        let named_before = before.filter(|b| {
+            label(b) && before2.is_none_or(|b2| ["the", "in", "of", "from", "to", "across", "my", "our"].contains(&b2))
+        });
+        if let Some(b) = named_before {
+            namespace = Some(b.to_string());
+        } else if let Some(a) = after.filter(|a| label(a)) {
+            namespace = Some(a.to_string());
         }
     }
+    let mut namespace_guessed = false;
     if namespace.is_none() {
         for (i, w) in words.iter().enumerate() {
             if w == "in" && i + 1 < words.len() {
                 let next = if words[i + 1] == "the" && i + 2 < words.len() { &words[i + 2] } else { &words[i + 1] };
-                if crate::catalog::is_dns_label(next)
-                    && !STOPWORDS.contains(&next.as_str())
-                    && !POD_STATES.contains(&next.as_str())
-                {
+                if label(next) {
                     namespace = Some(next.clone());
+                    namespace_guessed = true;
                 }
             }
         }
@@ -361,7 +394,7 @@ pub fn parse_question(text: &str) -> Question {
         .filter(|w| Some(*w) != namespace.as_ref())
         .cloned()
         .collect();
-    Question { text: text.to_string(), intent, namespace, names }
+    Question { text: text.to_string(), intent, namespace, namespace_guessed, names }
 }
 
 /// A tool call made since the question, with its result.
@@ -513,12 +546,16 @@ fn called<'a>(done: &'a [Done], tool: &str) -> Vec<&'a Done> {
 /// A pod the question names, from get_pods rows: the first name that matches exactly, else the
 /// least healthy pod of a workload it names, else of one whose name contains it.
 fn resolve_pod<'a>(q: &Question, rows: &'a [Value]) -> Option<&'a Value> {
-    fn key(r: &Value) -> (&str, bool) {
-        (r["name"].as_str().unwrap_or_default(), r["healthy"].as_bool().unwrap_or(true))
+    fn key(r: &Value) -> (&str, bool, i64) {
+        (
+            r["name"].as_str().unwrap_or_default(),
+            r["healthy"].as_bool().unwrap_or(true),
+            r["restarts"].as_i64().unwrap_or(0),
+        )
     }
     NameMatch::ALL
         .into_iter()
-        .find_map(|how| q.names.iter().find_map(|n| ranked_by_name(how, n, rows, key).first().copied()))
+        .find_map(|how| q.candidates().find_map(|n| ranked_by_name(how, n, rows, key).first().copied()))
 }
 
 /// The pod the investigation is about, once get_pods has run: `(namespace, name)`. Lists
@@ -533,7 +570,7 @@ fn target_of(q: &Question, done: &[Done]) -> Option<(String, String)> {
 /// themselves. Workload names nearly always have a dash (`payment-service`, `kafka-0`); a
 /// question without one ("why did last night's report fail?") lists the pods first.
 fn likely_name(q: &Question) -> Option<&str> {
-    q.names.iter().find(|n| n.contains('-')).map(String::as_str)
+    q.candidates().find(|n| n.contains('-'))
 }
 
 /// The calls that examine a pod: describe_pod, get_events, get_pod_logs (the failing
@@ -634,6 +671,8 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
             turn,
             match likely_name(q) {
                 Some(name) => {
+                    // "increase in search-api memory": the guessed namespace is the name.
+                    let ns = ns.filter(|n| !(q.namespace_guessed && n == name));
                     let mut list = vec![("get_pods", json!({"namespace": ns, "name": name}))];
                     list.extend(examine(ns.as_deref(), name, json!("Warning"), true));
                     list
@@ -649,16 +688,17 @@ fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: u
         return calls(turn, vec![("get_pods", json!({"namespace": ns}))]);
     }
     let full: Vec<&&Done> = gets.iter().filter(|d| d.call.args.get("name").is_none()).collect();
-    if target.is_none() && ns.is_some() && full.len() == 1 {
-        // The namespace guess found nothing: look everywhere once.
+    let total = |d: &&&Done| d.data.as_ref().and_then(|v| v.get("total")).and_then(Value::as_u64);
+    if target.is_none() && ns.is_some() && full.len() == 1 && full.first().and_then(total) == Some(0) {
+        // The namespace guessed from the question holds no pods, so it is not one: look
+        // everywhere once. (A namespace with pods is real; what the question names is then
+        // not a pod there, and the namespace's analysis comes next.)
         return calls(turn, vec![("get_pods", json!({}))]);
     }
     let Some(target) = target else {
         if !wide_analysis(done) {
             // A namespace guessed from the question ("in CloudWatch") that holds no pod is not one.
-            let guessed_empty =
-                full.first().and_then(|d| d.data.as_ref()).and_then(|v| v.get("total")).and_then(Value::as_u64)
-                    == Some(0);
+            let guessed_empty = full.first().and_then(total) == Some(0);
             let scope = if guessed_empty { None } else { ns };
             return calls(turn, vec![("analyze_pod_issues", json!({"namespace": scope}))]);
         }
@@ -1090,6 +1130,48 @@ mod tests {
                 name: Some("invoice-service"),
             },
             Case {
+                q: "Webhook-Relay in the notifications namespace restarts since the upgrade",
+                intent: Intent::Diagnose,
+                ns: Some("notifications"),
+                name: Some("webhook-relay"),
+            },
+            Case {
+                q: "payments-api in namespace payments times out, why?",
+                intent: Intent::Diagnose,
+                ns: Some("payments"),
+                name: Some("payments-api"),
+            },
+            Case {
+                q: "Restart loop on webhook-relay since the 2.0.0 upgrade, why?",
+                intent: Intent::Diagnose,
+                ns: None,
+                name: Some("webhook-relay"),
+            },
+            Case {
+                q: "Scale up of feed-api in team-b stops at 5 replicas. Why?",
+                intent: Intent::Diagnose,
+                ns: Some("team-b"),
+                name: Some("feed-api"),
+            },
+            Case {
+                q: "Increase in search-api memory usage: is it going to OOM?",
+                intent: Intent::Diagnose,
+                ns: Some("search-api"),
+                name: Some("search-api"),
+            },
+            Case {
+                q: "scale up payment-service to 5",
+                intent: w("scale_deployment", Some(5)),
+                ns: None,
+                name: Some("payment-service"),
+            },
+            Case {
+                q: "Get me the reason search-indexer in team-a has no pods",
+                intent: Intent::Diagnose,
+                ns: Some("team-a"),
+                name: Some("search-indexer"),
+            },
+            Case {
                 q: "Is anything wrong in namespace payments?",
                 intent: Intent::Diagnose,
                 ns: Some("payments"),
@@ -1101,7 +1183,7 @@ mod tests {
             assert_eq!(q.intent, c.intent, "{}", c.q);
             assert_eq!(q.namespace.as_deref(), c.ns, "{}", c.q);
             if let Some(n) = c.name {
-                assert!(q.names.iter().any(|x| x == n), "{}: names {:?}", c.q, q.names);
+                assert!(q.candidates().any(|x| x == n), "{}: names {:?}", c.q, q.names);
             } else {
                 assert!(q.names.is_empty(), "{}: names {:?}", c.q, q.names);
             }

@@ -37,15 +37,15 @@ impl NameMatch {
     }
 }
 
-/// The items whose name matches `given` in this way, least healthy first (then by name): the
-/// pod a question about a workload is most likely about. `key` gives an item's name and
-/// whether it is healthy.
-pub fn ranked<'a, T>(how: NameMatch, given: &str, items: &'a [T], key: impl Fn(&T) -> (&str, bool)) -> Vec<&'a T> {
+/// The items whose name matches `given` in this way, least healthy first (unhealthy, then the
+/// most restarts, then by name): the pod a question about a workload is most likely about.
+/// `key` gives an item's name, whether it is healthy, and its restarts.
+pub fn ranked<'a, T>(how: NameMatch, given: &str, items: &'a [T], key: impl Fn(&T) -> (&str, bool, i64)) -> Vec<&'a T> {
     let mut hits: Vec<&T> = items.iter().filter(|i| how.matches(given, key(i).0)).collect();
     hits.sort_by(|a, b| {
-        let (an, ah) = key(a);
-        let (bn, bh) = key(b);
-        ah.cmp(&bh).then_with(|| an.cmp(bn))
+        let (an, ah, ar) = key(a);
+        let (bn, bh, br) = key(b);
+        ah.cmp(&bh).then(br.cmp(&ar)).then_with(|| an.cmp(bn))
     });
     hits
 }
@@ -58,8 +58,8 @@ pub fn pod_healthy(pod: &Pod) -> bool {
         && (phase == "Succeeded" || (phase == "Running" && k8s::is_ready(pod) && k8s::pod_status(pod) == "Running"))
 }
 
-fn pod_key(p: &Pod) -> (&str, bool) {
-    (k8s::name(&p.metadata), pod_healthy(p))
+fn pod_key(p: &Pod) -> (&str, bool, i64) {
+    (k8s::name(&p.metadata), pod_healthy(p), i64::from(k8s::restarts(p)))
 }
 
 /// A pod a tool was asked about, found.
@@ -147,9 +147,11 @@ mod tests {
     }
 
     #[test]
-    fn least_healthy_first_then_by_name() {
-        let items = [("web-b", true), ("web-c", false), ("web-a", true), ("other", false)];
-        let got: Vec<&str> = ranked(NameMatch::Workload, "web", &items, |i| (i.0, i.1)).iter().map(|i| i.0).collect();
-        assert_eq!(got, ["web-c", "web-a", "web-b"]);
+    fn unhealthy_first_then_most_restarts_then_by_name() {
+        let items =
+            [("web-b", true, 0), ("web-c", false, 0), ("web-a", true, 0), ("web-d", true, 3), ("other", false, 9)];
+        let got: Vec<&str> =
+            ranked(NameMatch::Workload, "web", &items, |i| (i.0, i.1, i.2)).iter().map(|i| i.0).collect();
+        assert_eq!(got, ["web-c", "web-d", "web-a", "web-b"]);
     }
 }
