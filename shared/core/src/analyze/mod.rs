@@ -247,7 +247,9 @@ pub fn registry() -> &'static [Analyzer] {
 pub fn analyze_scoped(state: &ClusterState, namespace: Option<&str>) -> Vec<Finding> {
     let mut out = analyze(state);
     if let Some(ns) = namespace {
-        out.retain(|f| f.namespace == ns || (f.namespace.is_empty() && f.chain.iter().any(|c| c.namespace == ns)));
+        // The namespace's own findings, and root causes elsewhere (a node, kube-system's DNS)
+        // that explain something in it.
+        out.retain(|f| f.namespace == ns || f.chain.iter().any(|c| c.namespace == ns));
     }
     out
 }

@@ -139,6 +139,9 @@ pub struct ClusterState {
     pod_metrics_indexed: usize,
 }
 
+/// The namespace of the cluster add-ons every workload depends on.
+const SYSTEM_NAMESPACE: &str = "kube-system";
+
 impl ClusterState {
     /// Builds the state from raw objects (unknown kinds are ignored).
     ///
@@ -171,8 +174,9 @@ impl ClusterState {
         ClusterState::from_objects(&snapshot.objects, snapshot.logs.clone(), snapshot.captured_at)
     }
 
-    /// Gathers the state through a reader: every kind in scope, then the logs of the
-    /// containers that are failing (at most `max_logs`).
+    /// Gathers the state through a reader: every kind in scope (for a namespace, kube-system's
+    /// objects too, as far as the reader may read them), then the logs of the containers that
+    /// are failing (at most `max_logs`).
     ///
     /// # Errors
     /// The reader's error for pods; other kinds that cannot be listed (e.g. forbidden) are
@@ -180,6 +184,9 @@ impl ClusterState {
     pub async fn gather(reader: &dyn ClusterReader, namespace: Option<&str>, max_logs: usize) -> Result<ClusterState> {
         let mut s = ClusterState { now: reader.now(), ..ClusterState::default() };
         let scope = Scope::namespace(namespace);
+        // Every namespace depends on kube-system's add-ons (DNS, the CNI, kube-proxy): a
+        // namespace's analysis reads them too, so a root cause there is found from here.
+        let add_ons = namespace.filter(|ns| *ns != SYSTEM_NAMESPACE).map(|_| Scope::namespace(Some(SYSTEM_NAMESPACE)));
         for kind in Kind::all() {
             match reader.list(kind, &scope).await {
                 Ok(items) => {
@@ -190,6 +197,17 @@ impl ClusterState {
                 }
                 Err(e) if kind == Kind::Pod => return Err(e),
                 Err(e) => tracing::debug!(kind = kind.info().name, error = %e, "kind not readable; skipped"),
+            }
+            if let Some(add_ons) = add_ons.as_ref().filter(|_| kind.info().namespaced && s.read_kinds.contains(&kind)) {
+                // Best effort: a reader not allowed into kube-system still analyses its namespace.
+                match reader.list(kind, add_ons).await {
+                    Ok(items) => {
+                        for o in items {
+                            s.push(kind, o)?;
+                        }
+                    }
+                    Err(e) => tracing::debug!(kind = kind.info().name, error = %e, "kube-system not readable; skipped"),
+                }
             }
         }
         s.index();
