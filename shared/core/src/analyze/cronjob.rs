@@ -9,7 +9,8 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 
-use super::deployment::{event_line, recent_events};
+use super::deployment::recent_events;
+use super::event_line;
 use super::job::{created, cronjob_of, failure_summary, outcome};
 use super::{Action, ClusterState, Finding, ObjectRef, Severity};
 use crate::k8s::{self, human_duration};

@@ -17,6 +17,7 @@
 //! Also holds the helpers the other workload analyzers share (event lines, picking the failing
 //! pod of a controller).
 
+use super::event_line;
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -586,20 +587,6 @@ fn condition_line(c: &DeploymentCondition) -> String {
         c.status.as_deref().unwrap_or("?"),
         c.reason.as_deref().unwrap_or(""),
         c.message.as_deref().unwrap_or("").trim()
-    )
-}
-
-/// An event as an evidence line: `event Warning FailedCreate (x12) 3m ago: …`.
-pub(super) fn event_line(e: &Event, now: Timestamp) -> String {
-    let ago = crate::tools::event_last_time(e)
-        .map_or_else(|| "?".into(), |t| human_duration(now.as_second() - t.as_second()));
-    let count = e.count.unwrap_or(1);
-    let times = if count > 1 { format!(" (x{count})") } else { String::new() };
-    format!(
-        "event {} {}{times} {ago} ago: {}",
-        e.type_.as_deref().unwrap_or("Normal"),
-        e.reason.as_deref().unwrap_or(""),
-        e.message.as_deref().unwrap_or("").trim()
     )
 }
 

@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 
 use k8s_openapi::api::networking::v1::{Ingress, IngressServiceBackend};
 
-use super::pvc::{event_line, is_recent};
+use super::event_line;
+use super::pvc::is_recent;
 use super::service::distance;
 use super::{Action, ClusterState, Finding, ObjectRef, Severity};
 use crate::k8s::{self, human_duration};

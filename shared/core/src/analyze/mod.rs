@@ -241,6 +241,21 @@ pub fn registry() -> &'static [Analyzer] {
     ]
 }
 
+/// An event as an evidence line, the same shape in every analyzer:
+/// `event Warning FailedScheduling (x54) 3m ago: …` (last seen, and every occurrence counted).
+pub(crate) fn event_line(e: &k8s_openapi::api::core::v1::Event, now: jiff::Timestamp) -> String {
+    let ago = crate::tools::event_last_time(e)
+        .map_or_else(|| "?".into(), |t| crate::k8s::human_duration(now.as_second() - t.as_second()));
+    let count = crate::tools::event_count(e);
+    let times = if count > 1 { format!(" (x{count})") } else { String::new() };
+    format!(
+        "event {} {}{times} {ago} ago: {}",
+        e.type_.as_deref().unwrap_or("Normal"),
+        e.reason.as_deref().unwrap_or(""),
+        e.message.as_deref().unwrap_or("").trim()
+    )
+}
+
 /// Runs every analyzer over the state, correlates, and sorts by severity (worst first).
 /// With `namespace`, keeps the findings in that namespace and cluster-scoped findings that
 /// explain something in it.
@@ -369,6 +384,28 @@ fn sibling_group(pod: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_lines_say_when_a_repeated_event_was_last_seen_and_how_often() {
+        let now: jiff::Timestamp = "2025-12-19T10:14:00Z".parse().expect("time");
+        let scheduler: k8s_openapi::api::core::v1::Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p.1", "namespace": "production"},
+            "involvedObject": {"kind": "Pod", "name": "p"},
+            "reason": "FailedScheduling", "type": "Warning", "message": "0/3 nodes are available",
+            "eventTime": "2025-12-19T09:21:00.000000Z", "firstTimestamp": null, "lastTimestamp": null,
+            "series": {"count": 53, "lastObservedTime": "2025-12-19T10:11:00.000000Z"}
+        }))
+        .expect("event");
+        assert_eq!(event_line(&scheduler, now), "event Warning FailedScheduling (x54) 3m ago: 0/3 nodes are available");
+        let kubelet: k8s_openapi::api::core::v1::Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p.2", "namespace": "production"},
+            "involvedObject": {"kind": "Pod", "name": "p"},
+            "reason": "BackOff", "type": "Warning", "message": "Back-off", "count": 25,
+            "firstTimestamp": "2025-12-19T10:00:00Z", "lastTimestamp": "2025-12-19T10:13:53Z"
+        }))
+        .expect("event");
+        assert_eq!(event_line(&kubelet, now), "event Warning BackOff (x25) 7s ago: Back-off");
+    }
 
     #[test]
     fn chain_groups_symptoms_under_the_root() {

@@ -12,7 +12,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
-use super::deployment::{RECENT_EVENT_SECS, event_line};
+use super::deployment::RECENT_EVENT_SECS;
+use super::event_line;
 use super::{Action, ClusterState, Finding, ObjectRef, Severity};
 use crate::k8s;
 

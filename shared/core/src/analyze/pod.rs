@@ -2,6 +2,7 @@
 //! the limit, crash exits with the log lines that explain them, image pulls, missing config,
 //! unschedulable pods, probes, evictions, pods stuck terminating, failed mounts.
 
+use super::event_line;
 use k8s_openapi::api::core::v1::{Container, ContainerStatus, Event, Pod};
 use serde_json::json;
 
@@ -96,19 +97,6 @@ fn event_lines(events: &[&Event], now: jiff::Timestamp, reasons: &[&str], max: u
         .take(max)
         .map(|e| event_line(e, now))
         .collect()
-}
-
-fn event_line(e: &Event, now: jiff::Timestamp) -> String {
-    let ago = crate::tools::event_last_time(e)
-        .map_or_else(|| "?".into(), |t| human_duration(now.as_second() - t.as_second()));
-    let count = e.count.unwrap_or(1);
-    let times = if count > 1 { format!(" (x{count})") } else { String::new() };
-    format!(
-        "event {} {}{times} {ago} ago: {}",
-        e.type_.as_deref().unwrap_or("Normal"),
-        e.reason.as_deref().unwrap_or(""),
-        e.message.as_deref().unwrap_or("").trim()
-    )
 }
 
 fn is_recent(e: &Event, now: jiff::Timestamp) -> bool {

@@ -7,6 +7,7 @@
 //! Pending pods (which link their cause to the claim) group under them; a full volume absorbs
 //! the pods whose logs show it.
 
+use super::event_line;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
@@ -50,21 +51,6 @@ pub fn analyze(state: &ClusterState) -> Vec<Finding> {
     }
     out.extend(full_volumes(state));
     out
-}
-
-/// One event as evidence: `event Warning ProvisioningFailed (x4) 3m ago: message` — the same
-/// shape as the pod analyzer's. Shared by the service, ingress and quota analyzers.
-pub(super) fn event_line(e: &Event, now: jiff::Timestamp) -> String {
-    let ago = crate::tools::event_last_time(e)
-        .map_or_else(|| "?".into(), |t| human_duration(now.as_second() - t.as_second()));
-    let count = e.count.unwrap_or(1);
-    let times = if count > 1 { format!(" (x{count})") } else { String::new() };
-    format!(
-        "event {} {}{times} {ago} ago: {}",
-        e.type_.as_deref().unwrap_or("Normal"),
-        e.reason.as_deref().unwrap_or(""),
-        e.message.as_deref().unwrap_or("").trim()
-    )
 }
 
 /// Whether an event happened within the last hour.

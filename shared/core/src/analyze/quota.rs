@@ -7,7 +7,7 @@
 
 use k8s_openapi::api::core::v1::{Pod, ResourceQuota};
 
-use super::pvc::event_line;
+use super::event_line;
 use super::{Action, ClusterState, Finding, ObjectRef, Severity};
 use crate::k8s;
 use crate::quantity::{format_bytes, format_millicores, parse_bytes, parse_millicores};

@@ -8,7 +8,8 @@
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 
-use super::deployment::{event_line, recent_events};
+use super::deployment::recent_events;
+use super::event_line;
 use super::{Action, ClusterState, Finding, ObjectRef, Severity};
 use crate::k8s;
 use crate::tools::revision_of;

@@ -16,9 +16,9 @@ use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::event_line;
 use super::logpatterns::{hosts, refused};
 use super::pod::strip_timestamp;
-use super::pvc::event_line;
 use super::{Action, ClusterState, Finding, ObjectRef, Severity};
 use crate::agent::redact::redact;
 use crate::k8s::{self, labels_string, selector_matches};

@@ -40,13 +40,22 @@ pub struct EventsResult {
 
 /// The time an event last happened (lastTimestamp, eventTime, firstTimestamp or creation).
 pub fn event_last_time(e: &Event) -> Option<jiff::Timestamp> {
+    // A repeated scheduler event (events.k8s.io) keeps its first time in eventTime and the
+    // latest in series.lastObservedTime.
     e.last_timestamp
         .as_ref()
         .map(|t| t.0)
-        .or_else(|| e.event_time.as_ref().map(|t| t.0))
         .or_else(|| e.series.as_ref().and_then(|s| s.last_observed_time.as_ref()).map(|t| t.0))
+        .or_else(|| e.event_time.as_ref().map(|t| t.0))
         .or_else(|| e.first_timestamp.as_ref().map(|t| t.0))
         .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
+
+/// How many times an event happened: `count` (the core v1 recorder) or, for an events.k8s.io
+/// series, the first occurrence plus `series.count` repeats.
+pub fn event_count(e: &Event) -> i32 {
+    let series = e.series.as_ref().and_then(|s| s.count).map_or(1, |c| c.saturating_add(1));
+    e.count.unwrap_or(1).max(series).max(1)
 }
 
 fn event_first_time(e: &Event) -> Option<jiff::Timestamp> {
@@ -101,7 +110,7 @@ pub fn dedup(events: &[Event], now: jiff::Timestamp, limit: usize) -> (Vec<Event
         let type_ = e.type_.clone().unwrap_or_else(|| "Normal".into());
         let reason = e.reason.clone().unwrap_or_default();
         let message = e.message.clone().unwrap_or_default().trim().to_string();
-        let count = e.count.unwrap_or(1).max(1) + e.series.as_ref().map_or(0, |s| s.count.unwrap_or(0));
+        let count = event_count(e);
         let key = (namespace.clone(), object.clone(), type_.clone(), reason.clone(), message.clone());
         let (first, last) = (event_first_time(e), event_last_time(e));
         let acc = groups.entry(key).or_insert_with(|| Acc {

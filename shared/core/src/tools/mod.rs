@@ -25,7 +25,7 @@ pub use connectivity::{ConnectivityResult, ConnectivityTarget, Hop, HopStatus, c
 pub use deployments::{DeploymentRow, DeploymentsResult, Revision, revision_of, revisions as revisions_of};
 pub use describe::PodDescription;
 pub use diagnose::DiagnosisResult;
-pub use events::{EventRow, EventsResult, event_last_time};
+pub use events::{EventRow, EventsResult, event_count, event_last_time};
 pub use logs::PodLogResult;
 pub use nodes::{NodeRow, NodesResult};
 pub use pods::{PodRow, PodsResult, Termination, pod_problem};

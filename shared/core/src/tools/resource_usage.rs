@@ -490,7 +490,7 @@ pub fn resource_usage_with(
             at: at.map(|t| t.to_string()),
             ago: at.map(|t| k8s::human_duration(state.now.as_second() - t.as_second())),
             memory_limit: None,
-            restarts: e.count.unwrap_or(1),
+            restarts: super::event_count(e),
             source: "event".into(),
             detail: format!("node {node} {reason}: {}", e.message.as_deref().unwrap_or_default().trim()),
         });
