@@ -426,7 +426,16 @@ impl Ctx<'_> {
             .copied()
             .unwrap_or(wmsg);
         let text = format!("{failed} {wmsg}").to_ascii_lowercase();
-        let (code, why) = if text.contains("401")
+        let (code, why) = if text.contains("toomanyrequests")
+            || text.contains("429")
+            || text.contains("too many requests")
+            || text.contains("rate limit")
+        {
+            (
+                "ImagePullRateLimited",
+                "the registry is rate-limiting pulls (429 Too Many Requests): the image exists, nodes that have not cached it cannot fetch it",
+            )
+        } else if text.contains("401")
             || text.contains("403")
             || text.contains("unauthorized")
             || text.contains("denied")
@@ -467,6 +476,13 @@ impl Ctx<'_> {
                 "Give the node IAM role ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer on the repository of {image}, or attach a valid imagePullSecret"
             ))),
             "ImagePullUnknownHost" => f.action(Action::text(format!("Fix the registry host in {image}"))),
+            "ImagePullRateLimited" => {
+                return f
+                    .action(Action::text(format!(
+                        "Pull {image} through an ECR pull-through cache or a mirror (or authenticate pulls with an imagePullSecret for the registry's account); the limit resets over time, and nodes that have the image cached are not affected"
+                    )))
+                    .warn("Changing the tag or rolling back will not help: the registry refuses pulls, not this image");
+            }
             _ => f.action(Action::text(format!("Fix the image reference {image}: push the tag or point the workload at an existing one"))),
         };
         if let Some(dep) = self.deployment()
@@ -598,9 +614,11 @@ impl Ctx<'_> {
 
     fn creating(&self, subject: ObjectRef) -> Option<Finding> {
         let now = self.state.now;
-        let mount = self.events.iter().find(|e| {
+        let Some(mount) = self.events.iter().find(|e| {
             is_recent(e, now) && matches!(e.reason.as_deref(), Some("FailedMount") | Some("FailedAttachVolume"))
-        })?;
+        }) else {
+            return self.sandbox(subject);
+        };
         let msg = mount.message.clone().unwrap_or_default();
         let mut f = Finding::new(
             subject,
@@ -633,6 +651,79 @@ impl Ctx<'_> {
         Some(f.action(Action::text(
             "Create or fix the volume source the event names (Secret, ConfigMap, PVC or EBS/EFS volume)",
         )))
+    }
+
+    /// A pod stuck in ContainerCreating because its sandbox (network namespace) cannot be made:
+    /// on EKS usually the VPC CNI with no IP address left for it on that node.
+    fn sandbox(&self, subject: ObjectRef) -> Option<Finding> {
+        let now = self.state.now;
+        let e =
+            self.events.iter().find(|e| is_recent(e, now) && e.reason.as_deref() == Some("FailedCreatePodSandBox"))?;
+        let msg = e.message.as_deref().unwrap_or_default().trim();
+        let lower = msg.to_ascii_lowercase();
+        let node = self.pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_else(|| "?".into());
+        let zone = self
+            .state
+            .nodes
+            .iter()
+            .find(|n| k8s::name(&n.metadata) == node)
+            .and_then(|n| n.metadata.labels.as_ref()?.get("topology.kubernetes.io/zone").cloned());
+        let place = zone.as_ref().map_or_else(|| format!("node {node}"), |z| format!("node {node} ({z})"));
+        let pod_ref = format!("pod {}/{}{}", self.ns, self.name, self.controller_text());
+        let ip_exhausted = [
+            "failed to assign an ip address",
+            "insufficientfreeaddressesinsubnet",
+            "no available ip",
+            "no free ip",
+            "assignprivateipaddresses",
+        ]
+        .iter()
+        .any(|w| lower.contains(w));
+        let (code, message) = if ip_exhausted {
+            (
+                "PodIPExhausted",
+                format!("{pod_ref} is stuck in ContainerCreating: the VPC CNI has no IP address to give it on {place}"),
+            )
+        } else {
+            (
+                "SandboxCreateFailed",
+                format!(
+                    "{pod_ref} is stuck in ContainerCreating: its sandbox cannot be created on {place}: {}",
+                    cut_line(msg, 200)
+                ),
+            )
+        };
+        let mut f = Finding::new(subject, self.outage_severity(), code, message);
+        f.evidence.extend(event_lines(self.events, now, &["FailedCreatePodSandBox"], 2));
+        // Other pods on the node that cannot get a sandbox either: the node, not the pod.
+        let stuck: Vec<&str> = self
+            .state
+            .pods
+            .iter()
+            .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node.as_str()))
+            .filter(|p| k8s::name(&p.metadata) != self.name)
+            .filter(|p| k8s::pod_status(p) == "ContainerCreating")
+            .map(|p| k8s::name(&p.metadata))
+            .take(5)
+            .collect();
+        if !stuck.is_empty() {
+            f.evidence.push(format!("also stuck in ContainerCreating on {node}: {}", stuck.join(", ")));
+        }
+        f = if ip_exhausted {
+            let subnet = zone.as_ref().map_or_else(String::new, |z| format!(" in {z}"));
+            f.action(Action::text(format!(
+                "Give the VPC CNI more addresses for {node}: check the free IPs of its subnet{subnet} (aws ec2 describe-subnets), enable prefix delegation (ENABLE_PREFIX_DELEGATION=true on the aws-node DaemonSet), lower WARM_IP_TARGET/WARM_ENI_TARGET if IPs are held warm, or add subnets (custom networking)"
+            )))
+            .action(Action::text(
+                "Meanwhile, pods can run on nodes in other subnets: cordon the node so new pods go elsewhere".to_string(),
+            ))
+            .warn("Restarting or scaling will not help: every new pod on that node needs an IP address the CNI cannot assign")
+        } else {
+            f.action(Action::text(format!(
+                "Check the CNI on {node}: the aws-node pod there and its logs (ipamd), and the event message"
+            )))
+        };
+        Some(f)
     }
 
     fn pending(&self, subject: ObjectRef) -> Option<Finding> {
@@ -744,11 +835,23 @@ impl Ctx<'_> {
                 "Relax the (anti-)affinity rules (preferred instead of required) or add nodes/zones".into(),
             )
         } else if lower.contains("volume node affinity conflict") {
+            let (volume, zones) = self.volume_zones();
+            let node_zones = self.schedulable_zones();
+            let claim = volume.as_ref().map(|(pvc, pv)| format!(" {pv} (claim {pvc})")).unwrap_or_default();
+            let there = if zones.is_empty() { String::new() } else { format!(" is in {}", zones.join(", ")) };
+            let nodes = if node_zones.is_empty() {
+                String::new()
+            } else {
+                format!(" (schedulable nodes are in {})", node_zones.join(", "))
+            };
+            let zone = zones.first().cloned().unwrap_or_else(|| "the volume's availability zone".into());
             (
                 "VolumeNodeAffinityConflict",
-                "its volume lives in a zone with no schedulable node".into(),
-                None,
-                "Add nodes in the volume's availability zone".into(),
+                format!("its volume{claim}{there}, and no schedulable node is in that zone{nodes}"),
+                volume.map(|(pvc, _)| ObjectRef::new("PersistentVolumeClaim", self.ns, &pvc)),
+                format!(
+                    "Add a node in {zone} (a nodegroup with a subnet there), or move the data: snapshot the EBS volume and restore it in a zone that has nodes"
+                ),
             )
         } else if lower.contains("too many pods") {
             (
@@ -770,6 +873,62 @@ impl Ctx<'_> {
         f.evidence.extend(event_lines(self.events, now, &["FailedScheduling"], 1));
         f.cause = cause;
         Some(f.action(Action::text(action)))
+    }
+
+    /// The first of the pod's volumes bound to a zonal PersistentVolume: `(claim, volume)` and
+    /// the zones its node affinity allows.
+    fn volume_zones(&self) -> (Option<(String, String)>, Vec<String>) {
+        let claims = self.pod.spec.as_ref().and_then(|s| s.volumes.as_ref()).into_iter().flatten();
+        for claim in claims.filter_map(|v| v.persistent_volume_claim.as_ref()) {
+            let Some(pvc) = self
+                .state
+                .pvcs
+                .iter()
+                .find(|c| k8s::namespace(&c.metadata) == self.ns && k8s::name(&c.metadata) == claim.claim_name)
+            else {
+                continue;
+            };
+            let Some(pv_name) = pvc.spec.as_ref().and_then(|s| s.volume_name.clone()) else { continue };
+            let Some(pv) = self.state.pvs.iter().find(|v| k8s::name(&v.metadata) == pv_name) else { continue };
+            let zones: Vec<String> = pv
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_affinity.as_ref())
+                .and_then(|a| a.required.as_ref())
+                .map(|r| r.node_selector_terms.iter())
+                .into_iter()
+                .flatten()
+                .flat_map(|t| t.match_expressions.iter().flatten())
+                .filter(|e| e.key.ends_with("/zone"))
+                .flat_map(|e| e.values.iter().flatten().cloned())
+                .collect();
+            if !zones.is_empty() {
+                return (Some((claim.claim_name.clone(), pv_name)), zones);
+            }
+        }
+        (None, Vec::new())
+    }
+
+    /// Zones of the nodes that take new pods (Ready, not cordoned), each once.
+    fn schedulable_zones(&self) -> Vec<String> {
+        let mut zones: Vec<String> = self
+            .state
+            .nodes
+            .iter()
+            .filter(|n| !n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false))
+            .filter(|n| {
+                n.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c.type_ == "Ready" && c.status == "True")
+            })
+            .filter_map(|n| n.metadata.labels.as_ref()?.get("topology.kubernetes.io/zone").cloned())
+            .collect();
+        zones.sort();
+        zones.dedup();
+        zones
     }
 
     fn requests_text(&self) -> String {
@@ -961,6 +1120,16 @@ fn quoted_after(s: &str, prefix: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+/// The first line of `s`, at most `max` characters.
+fn cut_line(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or_default();
+    if line.chars().count() > max {
+        format!("{}…", line.chars().take(max).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -994,6 +1163,55 @@ mod tests {
                 name: "crashloop exit 1",
                 objects: vec![pod("api").in_ns("prod").crashlooping(3).build()],
                 expect: Some(("CrashLoopBackOff", Severity::Critical, &["exits with code 1", "restarted 3 times"])),
+            },
+            Case {
+                name: "image pull rate limited",
+                objects: vec![
+                    pod("edge").in_ns("web").image("nginx:1.27.3").waiting("ImagePullBackOff", "Back-off pulling image \"nginx:1.27.3\"").build(),
+                    event("web", "Pod", "edge", "Warning", "Failed", "Failed to pull image \"nginx:1.27.3\": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/nginx/manifests/sha256:abc: 429 Too Many Requests - Server message: toomanyrequests: You have reached your unauthenticated pull rate limit", 3, 20),
+                ],
+                expect: Some(("ImagePullRateLimited", Severity::Critical, &["nginx:1.27.3", "429 Too Many Requests"])),
+            },
+            Case {
+                name: "volume in a zone without nodes",
+                objects: vec![
+                    {
+                        let mut n = node("n1", "2", "8Gi");
+                        n["metadata"]["labels"]["topology.kubernetes.io/zone"] = json!("eu-west-1b");
+                        n
+                    },
+                    pod("postgres-0")
+                        .in_ns("data")
+                        .unschedulable("0/1 nodes are available: 1 node(s) had volume node affinity conflict.")
+                        .with(|p| p["spec"]["volumes"] = json!([{"name": "data", "persistentVolumeClaim": {"claimName": "data-postgres-0"}}]))
+                        .build(),
+                    json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                        "metadata": {"name": "data-postgres-0", "namespace": "data", "uid": "c1"},
+                        "spec": {"volumeName": "pvc-1", "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}},
+                        "status": {"phase": "Bound"}}),
+                    json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pvc-1", "uid": "v1"},
+                        "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOnce"],
+                            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                                {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["eu-west-1a"]}]}]}}},
+                        "status": {"phase": "Bound"}}),
+                ],
+                expect: Some(("VolumeNodeAffinityConflict", Severity::Critical, &["pvc-1 (claim data-postgres-0) is in eu-west-1a", "nodes are in eu-west-1b"])),
+            },
+            Case {
+                name: "no pod IP from the VPC CNI",
+                objects: vec![
+                    pod("api").in_ns("prod").on_node("ip-10-0-12-34.eu-west-1.compute.internal").waiting("ContainerCreating", "").build(),
+                    event("prod", "Pod", "api", "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox \"cb7e\": plugin type=\"aws-cni\" name=\"aws-cni\" failed (add): add cmd: failed to assign an IP address to container", 31, 5),
+                ],
+                expect: Some(("PodIPExhausted", Severity::Critical, &["no IP address", "ip-10-0-12-34"])),
+            },
+            Case {
+                name: "other sandbox failure",
+                objects: vec![
+                    pod("api").in_ns("prod").on_node("n1").waiting("ContainerCreating", "").build(),
+                    event("prod", "Pod", "api", "Warning", "FailedCreatePodSandBox", "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox: plugin type=\"aws-cni\" failed (add): cni plugin not initialized", 4, 5),
+                ],
+                expect: Some(("SandboxCreateFailed", Severity::Critical, &["cni plugin not initialized", "node n1"])),
             },
             Case {
                 name: "image pull auth",

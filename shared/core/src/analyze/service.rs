@@ -425,6 +425,16 @@ impl Ctx<'_> {
                     if declared.is_empty() || declared.iter().any(|(_, p)| *p == n) {
                         continue;
                     }
+                    // Pods that pass a readiness probe on another port listen there: then the
+                    // Service's traffic is refused for certain, while the pods look healthy.
+                    let probed = probe_ports(matching);
+                    if !probed.is_empty() && !probed.contains(&n) {
+                        severity = severity.max(if ready > 0 { Severity::Critical } else { Severity::Error });
+                        let on = probed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                        problems.push(format!("port {} sends traffic to port {n}, but its pods declare only {declared_text} and pass their readiness probe on {on}: the app listens there, so connections to {n} are refused", sp.port));
+                        fixes.push(format!("set targetPort of port {} to {on}", sp.port));
+                        continue;
+                    }
                     problems.push(format!("port {} sends traffic to port {n} but its pods declare only {declared_text}; connections are refused unless the app listens on {n}", sp.port));
                     fixes.push(format!("set targetPort of port {} to the port the app listens on", sp.port));
                 }
@@ -459,6 +469,25 @@ impl Ctx<'_> {
                 .warn("Restarting the pods will not help: the Service sends traffic to a port they do not expose"),
         )
     }
+}
+
+/// The ports (as numbers) the pods' readiness probes reach, named ports resolved through the
+/// container's ports.
+fn probe_ports(pods: &[&Pod]) -> BTreeSet<i32> {
+    let mut out = BTreeSet::new();
+    for c in pods.iter().flat_map(|p| p.spec.iter().flat_map(|s| s.containers.iter())) {
+        let Some(probe) = c.readiness_probe.as_ref() else { continue };
+        let port = probe.http_get.as_ref().map(|h| &h.port).or_else(|| probe.tcp_socket.as_ref().map(|t| &t.port));
+        let number = match port {
+            Some(IntOrString::Int(n)) => Some(*n),
+            Some(IntOrString::String(name)) => {
+                c.ports.iter().flatten().find(|p| p.name.as_deref() == Some(name.as_str())).map(|p| p.container_port)
+            }
+            None => None,
+        };
+        out.extend(number);
+    }
+    out
 }
 
 fn cut(s: &str, max: usize) -> String {
@@ -651,6 +680,25 @@ mod tests {
                     orders_pod("orders-api-7d9f8b6c5d-x2k4p").build(),
                 ],
                 expect: Some(("TargetPortMismatch", Severity::Warning, &["port 8081", "http (8080)"], None)),
+            },
+            Case {
+                name: "numeric target port other than the one the pods are probed ready on",
+                objects: vec![
+                    service_target_port(service("production", "orders", "orders-api"), serde_json::json!(8081)),
+                    endpoints("production", "orders", &[("orders-api-7d9f8b6c5d-x2k4p", true)]),
+                    orders_pod("orders-api-7d9f8b6c5d-x2k4p")
+                        .with(|p| {
+                            p["spec"]["containers"][0]["readinessProbe"] =
+                                serde_json::json!({"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 5});
+                        })
+                        .build(),
+                ],
+                expect: Some((
+                    "TargetPortMismatch",
+                    Severity::Critical,
+                    &["port 8081", "readiness probe on 8080", "refused"],
+                    None,
+                )),
             },
             Case {
                 name: "numeric target port with no declared ports is fine",
