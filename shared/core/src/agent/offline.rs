@@ -209,6 +209,51 @@ const STOPWORDS: &[&str] = &[
     "others",
     "same",
     "too",
+    // Kinds people name objects by ("the redis statefulset").
+    "statefulset",
+    "statefulsets",
+    "daemonset",
+    "daemonsets",
+    "replicaset",
+    "replicasets",
+    "cronjob",
+    "cronjobs",
+    "ingress",
+    "ingresses",
+    "hpa",
+    "pvc",
+    "pvcs",
+    "container",
+    "containers",
+    "replica",
+    // "thanks in advance", "in short", "in general": never a namespace.
+    "advance",
+    "short",
+    "general",
+    "particular",
+    "fact",
+    "total",
+    "case",
+    "order",
+    "progress",
+    "detail",
+    "addition",
+    "practice",
+    // "in the last hour", "in the past day": time, never a namespace or a name.
+    "last",
+    "past",
+    "hour",
+    "hours",
+    "minute",
+    "minutes",
+    "day",
+    "days",
+    "week",
+    "morning",
+    "afternoon",
+    "evening",
+    "night",
+    "meantime",
 ];
 
 /// States a pod is said to be "in" ("stuck in Init", "is in CrashLoopBackOff"): never a
@@ -231,12 +276,36 @@ const POD_STATES: &[&str] = &[
     "backoff",
 ];
 
+/// A memory amount as people type it ("1gi", "768Mi", "2G", "512m"), in the form Kubernetes
+/// takes ("1Gi", "768Mi", "2G", "512M"); `None` for anything else.
+fn memory_amount(word: &str) -> Option<String> {
+    let at = word.find(|c: char| c.is_ascii_alphabetic())?;
+    let (n, u) = word.split_at(at);
+    if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    let unit = match u.to_ascii_lowercase().as_str() {
+        "gi" | "gib" => "Gi",
+        "mi" | "mib" => "Mi",
+        "ki" | "kib" => "Ki",
+        "ti" | "tib" => "Ti",
+        "g" | "gb" => "G",
+        "m" | "mb" => "M",
+        "k" | "kb" => "k",
+        _ => return None,
+    };
+    let q = format!("{n}{unit}");
+    crate::catalog::is_quantity(&q).then_some(q)
+}
+
 /// Parses a question.
 pub fn parse_question(text: &str) -> Question {
     let lower = text.to_lowercase();
     let words: Vec<String> = lower
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '\''))
-        .map(|w| w.trim_matches(|c| c == '.' || c == '\'' || c == '-').to_string())
+        .map(|w| w.trim_matches(|c| c == '.' || c == '\'' || c == '-'))
+        // "search-api's memory": the name without the possessive.
+        .map(|w| w.strip_suffix("'s").unwrap_or(w).to_string())
         .filter(|w| !w.is_empty())
         .collect();
     let has = |w: &str| words.iter().any(|x| x == w);
@@ -311,22 +380,10 @@ pub fn parse_question(text: &str) -> Question {
             revision: number_after("revision"),
             memory: None,
         },
-        Some("increase") | Some("raise") | Some("set") if command && has("memory") => {
-            let memory = words
-                .iter()
-                .find(|w| crate::catalog::is_quantity(w) && w.chars().any(|c| c.is_ascii_alphabetic()))
-                .map(|w| {
-                    // "1gi" → "1Gi"
-                    let (n, u) = w.split_at(w.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(w.len()));
-                    let unit = match u {
-                        "gi" => "Gi",
-                        "mi" => "Mi",
-                        "g" => "G",
-                        "m" => "M",
-                        other => other,
-                    };
-                    format!("{n}{unit}")
-                });
+        Some("increase") | Some("raise") | Some("set") | Some("bump") | Some("give") | Some("change")
+            if command && has("memory") =>
+        {
+            let memory = words.iter().find_map(|w| memory_amount(w));
             Intent::Write { tool: "set_container_resources", replicas: None, revision: None, memory }
         }
         _ if !asks_why
@@ -375,7 +432,9 @@ pub fn parse_question(text: &str) -> Question {
         for (i, w) in words.iter().enumerate() {
             if w == "in" && i + 1 < words.len() {
                 let next = if words[i + 1] == "the" && i + 2 < words.len() { &words[i + 2] } else { &words[i + 1] };
-                if label(next) {
+                // The first "in X" names the place ("storefront-api in web got slow in the last
+                // hour"); later ones are more often time or circumstance.
+                if label(next) && namespace.is_none() {
                     namespace = Some(next.clone());
                     namespace_guessed = true;
                 }
@@ -389,6 +448,7 @@ pub fn parse_question(text: &str) -> Question {
                 && !STOPWORDS.contains(&w.as_str())
                 && !POD_STATES.contains(&w.as_str())
                 && w.chars().any(|c| c.is_ascii_alphabetic())
+                && memory_amount(w).is_none()
         })
         .filter(|w| crate::catalog::is_dns_subdomain(w))
         .filter(|w| Some(*w) != namespace.as_ref())
@@ -814,6 +874,18 @@ fn decide_write(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usiz
     let name = dep["name"].as_str().unwrap_or_default();
     let action = match *tool {
         "scale_deployment" => match replicas {
+            Some(n) if dep["desired"].as_i64() == Some(*n) => {
+                let text = format!(
+                    "Deployment {ns}/{name} already has {n} replicas desired ({} ready), so scaling it to {n} would change nothing.{}",
+                    dep["ready"],
+                    if dep["ready"].as_i64() < Some(*n) {
+                        " Ask why its pods are not all ready to find what holds them back."
+                    } else {
+                        ""
+                    }
+                );
+                return Step::Answer { answer: Answer { text, ..Answer::default() } };
+            }
             Some(n) => ProposedAction {
                 tool: (*tool).into(),
                 args: json!({"namespace": ns, "deployment": name, "replicas": n}),
@@ -841,14 +913,34 @@ fn decide_write(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usiz
             }
         }
         "set_container_resources" => {
-            let container = dep["current"]["images"].as_array().map_or(0, Vec::len);
+            let containers: Vec<&str> =
+                dep["containers"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            // The container the question names, else the only one.
+            let container = containers
+                .iter()
+                .find(|c| {
+                    q.text.to_lowercase().split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '-').any(|w| w == **c)
+                })
+                .or(if containers.len() == 1 { containers.first() } else { None });
             match (memory, container) {
-                (Some(m), _) => ProposedAction {
+                (Some(m), Some(c)) => ProposedAction {
                     tool: (*tool).into(),
-                    args: json!({"namespace": ns, "deployment": name, "container": "app", "memory_limit": m}),
-                    summary: format!("Set the memory limit of deployment {ns}/{name} to {m}"),
+                    args: json!({"namespace": ns, "deployment": name, "container": c, "memory_limit": m}),
+                    summary: format!("Set the memory limit of container {c} in deployment {ns}/{name} to {m}"),
                 },
-                _ => return Step::Answer { answer: compose(q, done, input) },
+                (None, _) => {
+                    let text = format!(
+                        "To change the memory of deployment {ns}/{name}, say the new limit, e.g. \"increase the memory of {name} to 1Gi\"."
+                    );
+                    return Step::Answer { answer: Answer { text, ..Answer::default() } };
+                }
+                (Some(m), None) => {
+                    let text = format!(
+                        "Deployment {ns}/{name} has several containers ({}): say which one should get a {m} memory limit.",
+                        containers.join(", ")
+                    );
+                    return Step::Answer { answer: Answer { text, ..Answer::default() } };
+                }
             }
         }
         _ => return Step::Answer { answer: compose(q, done, input) },
@@ -1170,6 +1262,40 @@ mod tests {
                 intent: Intent::Diagnose,
                 ns: Some("team-a"),
                 name: Some("search-indexer"),
+            },
+            Case {
+                q: "storefront-api in web got slow in the last hour during the sale. Why?",
+                intent: Intent::Diagnose,
+                ns: Some("web"),
+                name: Some("storefront-api"),
+            },
+            Case {
+                q: "increase the memory of payment-service to 1Gi",
+                intent: Intent::Write {
+                    tool: "set_container_resources",
+                    replicas: None,
+                    revision: None,
+                    memory: Some("1Gi".into()),
+                },
+                ns: None,
+                name: Some("payment-service"),
+            },
+            Case {
+                q: "bump search-api's memory limit to 2Gi",
+                intent: Intent::Write {
+                    tool: "set_container_resources",
+                    replicas: None,
+                    revision: None,
+                    memory: Some("2Gi".into()),
+                },
+                ns: None,
+                name: Some("search-api"),
+            },
+            Case {
+                q: "inventory-sync can't find its database host, why? thanks in advance",
+                intent: Intent::Diagnose,
+                ns: None,
+                name: Some("inventory-sync"),
             },
             Case {
                 q: "Is anything wrong in namespace payments?",

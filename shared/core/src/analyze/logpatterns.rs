@@ -401,13 +401,30 @@ fn finding(
         ),
         Family::AwsAuth => {
             let sa = pod.and_then(|p| p.spec.as_ref()).and_then(|s| s.service_account_name.clone()).unwrap_or_else(|| "default".into());
-            warnings.push("Restarting will not help until the pod's IAM role allows the action".into());
-            (
-                format!("the pod's AWS identity (service account {sa}) lacks a permission or credentials"),
-                format!(
-                    "Check service account {ns}/{sa}: the eks.amazonaws.com/role-arn annotation (IRSA) or its EKS Pod Identity association, and that the role's policy allows the action in the log"
-                ),
-            )
+            let role = state
+                .service_accounts
+                .iter()
+                .find(|a| k8s::namespace(&a.metadata) == ns && k8s::name(&a.metadata) == sa)
+                .and_then(|a| a.metadata.annotations.as_ref()?.get("eks.amazonaws.com/role-arn").cloned());
+            let on = role.as_ref().map_or_else(String::new, |r| format!(", role {r}"));
+            if hits.lines.iter().any(|(_, _, l)| l.contains("AssumeRoleWithWebIdentity")) {
+                // Not the role's permissions: STS refused to let this service account be the role.
+                warnings.push("Restarting or rolling back will not help while the service account points at a role that does not trust it".into());
+                (
+                    format!("the pod cannot assume its IAM role (service account {sa}{on}): STS refused AssumeRoleWithWebIdentity"),
+                    format!(
+                        "Check the eks.amazonaws.com/role-arn annotation of service account {ns}/{sa} (the right role, the right account) and that role's trust policy (the cluster's OIDC provider, sub system:serviceaccount:{ns}:{sa})"
+                    ),
+                )
+            } else {
+                warnings.push("Restarting will not help until the pod's IAM role allows the action".into());
+                (
+                    format!("the pod's AWS identity (service account {sa}{on}) lacks a permission or credentials"),
+                    format!(
+                        "Check service account {ns}/{sa}: the eks.amazonaws.com/role-arn annotation (IRSA) or its EKS Pod Identity association, and that the role's policy allows the action in the log"
+                    ),
+                )
+            }
         }
     };
     let mut f = Finding::new(

@@ -854,11 +854,26 @@ impl Ctx<'_> {
                 ),
             )
         } else if lower.contains("too many pods") {
+            // The pod limit of the nodes (allocatable pods, set by the instance type's ENIs).
+            let mut limits: Vec<String> = self
+                .state
+                .nodes
+                .iter()
+                .filter_map(|n| {
+                    let pods = n.status.as_ref()?.allocatable.as_ref()?.get("pods")?.0.clone();
+                    let itype =
+                        n.metadata.labels.as_ref().and_then(|l| l.get("node.kubernetes.io/instance-type")).cloned();
+                    Some(itype.map_or_else(|| format!("{pods} pods"), |t| format!("{pods} pods on {t}")))
+                })
+                .collect();
+            limits.sort();
+            limits.dedup();
+            let limit = if limits.is_empty() { String::new() } else { format!(" ({})", limits.join(", ")) };
             (
                 "TooManyPods",
-                "every node is at its pod limit".into(),
+                format!("every node is at its pod limit{limit}, whatever CPU and memory remain"),
                 None,
-                "Add nodes or raise max pods per node (prefix delegation on the VPC CNI)".into(),
+                "Add nodes, use an instance type with more pods per node, or raise max pods per node with prefix delegation on the VPC CNI".into(),
             )
         } else {
             (
@@ -1083,13 +1098,68 @@ impl Ctx<'_> {
                 ),
             },
         );
-        if node_ready.as_deref().is_some_and(|s| s != "True") {
+        let node_down = node_ready.as_deref().is_some_and(|s| s != "True");
+        if node_down {
             f.cause = Some(ObjectRef::new("Node", "", &node));
         }
-        if let Some(fin) = self.pod.metadata.finalizers.as_ref().filter(|f| !f.is_empty()) {
-            f.evidence.push(format!("finalizers: {}", fin.join(", ")));
+        let finalizers = self.pod.metadata.finalizers.clone().unwrap_or_default();
+        if !finalizers.is_empty() {
+            f.evidence.push(format!("finalizers: {}", finalizers.join(", ")));
         }
-        f.action(Action::text("Recover or remove the node; once it is gone the pod objects are garbage-collected (force deletion only if the node is confirmed dead)"))
+        let exited: Vec<String> = k8s::container_statuses(self.pod)
+            .iter()
+            .filter_map(|c| {
+                let t = c.state.as_ref()?.terminated.as_ref()?;
+                Some(format!("{} exited {}", c.name, t.exit_code))
+            })
+            .collect();
+        if !exited.is_empty() {
+            f.evidence.push(format!("containers already stopped: {}", exited.join(", ")));
+        }
+        if node_down {
+            return f.action(Action::text("Recover or remove the node; once it is gone the pod objects are garbage-collected (force deletion only if the node is confirmed dead)"));
+        }
+        if finalizers.is_empty() {
+            return f.action(Action::text(format!(
+                "Check the kubelet on {node} (its logs and the container runtime): the node is Ready but has not confirmed the deletion"
+            )));
+        }
+        // A healthy node and a finalizer: whatever owns the finalizer has not removed it.
+        let owners: Vec<String> = finalizers.iter().filter_map(|f| self.finalizer_owner(f)).collect();
+        if let Some(owner) = owners.first() {
+            f.evidence.push(owner.clone());
+        }
+        f.action(Action::text(format!(
+            "The node is Ready, so the finalizer {} holds the pod: bring back the controller that removes it{}; only if it is gone for good, remove the finalizer (kubectl patch pod {} -n {} --type merge -p '{{\"metadata\":{{\"finalizers\":null}}}}')",
+            finalizers.join(", "),
+            if owners.is_empty() { String::new() } else { " (see the evidence)".into() },
+            self.name,
+            self.ns
+        )))
+        .warn("Restarting the node or the workload will not help: the API server waits for the finalizer, not the kubelet")
+    }
+
+    /// A controller that looks like the owner of a finalizer (`drain.platform.acme.io/connections`
+    /// → a Deployment whose name shares a word with it) and is scaled to zero or unavailable.
+    fn finalizer_owner(&self, finalizer: &str) -> Option<String> {
+        let words: Vec<&str> = finalizer
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| w.len() >= 4 && !["kubernetes", "k8s", "io", "com", "finalizer", "protection"].contains(w))
+            .collect();
+        self.state.deployments.iter().find_map(|d| {
+            let name = k8s::name(&d.metadata);
+            if !words.iter().any(|w| name.contains(w)) || !name.contains("controller") && !name.contains("operator") {
+                return None;
+            }
+            let desired = d.spec.replicas.unwrap_or(1);
+            let ready = d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+            (ready == 0).then(|| {
+                format!(
+                    "deployment {}/{name}, which likely removes the finalizer, has {ready} of {desired} replicas ready",
+                    k8s::namespace(&d.metadata)
+                )
+            })
+        })
     }
 }
 

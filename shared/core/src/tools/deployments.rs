@@ -50,6 +50,8 @@ pub struct DeploymentRow {
     /// The revision before it.
     pub previous: Option<Revision>,
     pub healthy: bool,
+    /// The pod template's containers, by name.
+    pub containers: Vec<String>,
 }
 
 /// The result of get_deployments.
@@ -153,6 +155,13 @@ fn row(d: &Deployment, replicasets: &[ReplicaSet], now: jiff::Timestamp) -> Depl
         age: age(d.metadata.creation_timestamp.as_ref(), now),
         paused: spec.and_then(|s| s.paused).unwrap_or(false),
         healthy: !stalled && ready >= desired && available >= desired && updated >= desired,
+        containers: d
+            .spec
+            .template
+            .spec
+            .as_ref()
+            .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+            .unwrap_or_default(),
         conditions,
         current,
         previous,
