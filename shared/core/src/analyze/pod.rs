@@ -263,7 +263,60 @@ impl Ctx<'_> {
                 return Some(f);
             }
         }
+        // Running between kills: restarts the kubelet made because the liveness probe failed
+        // (a pod caught while up, not in its back-off) are the liveness problem, whatever its
+        // readiness says meanwhile.
+        if !init
+            && cs.restart_count > 0
+            && state.is_some_and(|s| s.running.is_some())
+            && !self.liveness_kills().is_empty()
+        {
+            return Some(self.liveness(subject, cs, &pod_ref));
+        }
         None
+    }
+
+    /// Recent events of the kubelet killing or failing the pod's liveness probe.
+    fn liveness_kills(&self) -> Vec<&&Event> {
+        let now = self.state.now;
+        self.events
+            .iter()
+            .filter(|e| {
+                is_recent(e, now)
+                    && e.message
+                        .as_deref()
+                        .is_some_and(|m| m.contains("failed liveness probe") || m.starts_with("Liveness probe failed"))
+            })
+            .collect()
+    }
+
+    /// When the liveness probe times out and the container's CPU is at its limit: the app is
+    /// throttled, so it answers too late. The limit, the usage when known, and the timeout.
+    fn throttled(&self, container: &str, failure: &str) -> Option<String> {
+        let lower = failure.to_ascii_lowercase();
+        if !(lower.contains("deadline exceeded") || lower.contains("timeout") || lower.contains("timed out")) {
+            return None;
+        }
+        let c = self.container_spec(container)?;
+        let limit = c.resources.as_ref()?.limits.as_ref()?.get("cpu")?.0.clone();
+        let limit_m = crate::quantity::parse_millicores(&limit)?;
+        let used = self
+            .state
+            .pod_metrics_of(self.ns, self.name)
+            .and_then(|m| m.containers.iter().find(|x| x.name == container))
+            .and_then(|x| x.usage.get("cpu"))
+            .and_then(|q| crate::quantity::parse_millicores(&q.0));
+        match used {
+            Some(u) if u < limit_m * 0.8 => None,
+            Some(u) => Some(format!(
+                "its CPU is at its limit ({} of {limit}), so the app is throttled and answers the probe too late",
+                crate::quantity::format_millicores(u)
+            )),
+            None if limit_m <= 250.0 => {
+                Some(format!("the probe times out and the CPU limit is only {limit}: a throttled app answers too late"))
+            }
+            None => None,
+        }
     }
 
     fn with_logs(&self, mut f: Finding, container: &str, previous: bool) -> Finding {
@@ -276,18 +329,7 @@ impl Ctx<'_> {
         if last.and_then(|t| t.reason.as_deref()) == Some("OOMKilled") {
             return self.oom(subject, cs, pod_ref);
         }
-        let now = self.state.now;
-        let liveness_kills: Vec<&&Event> = self
-            .events
-            .iter()
-            .filter(|e| {
-                is_recent(e, now)
-                    && e.message
-                        .as_deref()
-                        .is_some_and(|m| m.contains("failed liveness probe") || m.starts_with("Liveness probe failed"))
-            })
-            .collect();
-        if !liveness_kills.is_empty() && !init {
+        if !self.liveness_kills().is_empty() && !init {
             return self.liveness(subject, cs, pod_ref);
         }
         let (code, why) = match last {
@@ -315,7 +357,7 @@ impl Ctx<'_> {
         )
         .evidence(format!("lastState.terminated: reason {why}, exitCode {code}"))
         .evidence(format!("restartCount {}", cs.restart_count));
-        f.evidence.extend(event_lines(self.events, now, &["BackOff"], 1));
+        f.evidence.extend(event_lines(self.events, self.state.now, &["BackOff"], 1));
         f.evidence.extend(log_lines);
         f = f.action(Action::text(format!(
             "Read the previous log of container {} (get_pod_logs previous=true) and fix the cause of exit code {code}; check the configuration and dependencies the log names",
@@ -397,18 +439,26 @@ impl Ctx<'_> {
             .find(|e| e.message.as_deref().is_some_and(|m| m.starts_with("Liveness probe failed")))
             .and_then(|e| e.message.clone())
             .unwrap_or_default();
+        let throttled = self.throttled(&cs.name, &failure);
         let mut f = Finding::new(
             subject,
             self.outage_severity(),
             "LivenessProbeFailed",
             format!(
-                "{pod_ref} is restarted by its liveness probe{probe}: {}; {}",
+                "{pod_ref} is restarted by its liveness probe{probe}: {}; {}{}",
                 failure.trim(),
-                self.restarts_text(cs)
+                self.restarts_text(cs),
+                throttled.as_ref().map(|t| format!("; {t}")).unwrap_or_default()
             ),
         );
         f.evidence.extend(event_lines(self.events, self.state.now, &["Unhealthy", "Killing", "BackOff"], 3));
         f.evidence.extend(self.log_evidence(&cs.name, true));
+        if throttled.is_some() {
+            f = f.action(Action::text(format!(
+                "Raise (or remove) the CPU limit of container {} so the app is not throttled, then raise the probe's timeoutSeconds if it still answers slowly under load",
+                cs.name
+            )));
+        }
         f.action(Action::text(format!(
             "Check that the application answers the liveness probe{probe} in time; raise initialDelaySeconds or timeoutSeconds if it starts slowly, or add a startupProbe"
         )))
@@ -1266,6 +1316,26 @@ mod tests {
                         "status": {"phase": "Bound"}}),
                 ],
                 expect: Some(("VolumeNodeAffinityConflict", Severity::Critical, &["pvc-1 (claim data-postgres-0) is in eu-west-1a", "nodes are in eu-west-1b"])),
+            },
+            Case {
+                name: "restarted by liveness while running, throttled",
+                objects: vec![
+                    pod("renderer")
+                        .in_ns("docs")
+                        .crashlooping(10)
+                        .exit_code(137)
+                        .with(|p| {
+                            let cs = &mut p["status"]["containerStatuses"][0];
+                            cs["state"] = json!({"running": {"startedAt": ago(20)}});
+                            let c = &mut p["spec"]["containers"][0];
+                            c["resources"] = json!({"limits": {"cpu": "100m", "memory": "512Mi"}, "requests": {"cpu": "100m"}});
+                            c["livenessProbe"] = json!({"httpGet": {"path": "/healthz", "port": 3000}, "timeoutSeconds": 1});
+                        })
+                        .build(),
+                    event("docs", "Pod", "renderer", "Normal", "Killing", "Container app failed liveness probe, will be restarted", 10, 60),
+                    event("docs", "Pod", "renderer", "Warning", "Unhealthy", "Liveness probe failed: Get \"http://10.0.1.2:3000/healthz\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)", 31, 4),
+                ],
+                expect: Some(("LivenessProbeFailed", Severity::Critical, &["liveness probe", "CPU limit is only 100m"])),
             },
             Case {
                 name: "no pod IP from the VPC CNI",
