@@ -709,9 +709,31 @@ fn decide(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> 
     }
 }
 
+/// A node the question names: an EC2 host name (`ip-10-0-12-34`, with or without
+/// `.eu-west-1.compute.internal`).
+fn node_named(q: &Question) -> Option<&str> {
+    q.candidates().find(|n| {
+        (n.starts_with("ip-") && n[3..].starts_with(|c: char| c.is_ascii_digit())) || n.ends_with(".compute.internal")
+    })
+}
+
+/// The get_nodes row of the node the question names (a short name matches its full one).
+fn node_row<'a>(q: &Question, done: &'a [Done]) -> Option<&'a Value> {
+    let name = node_named(q)?;
+    let rows = rows(called(done, "get_nodes").last()?, "nodes");
+    rows.iter().find(|r| r["name"].as_str().is_some_and(|n| n == name || n.starts_with(&format!("{name}."))))
+}
+
 fn decide_diagnose(q: &Question, done: &[Done], input: &ReasonInput<'_>, turn: usize) -> Step {
     if done.iter().any(|d| is_write(&d.call.tool)) {
         // The diagnosis led to an action: what is left is to verify it and answer.
+        return finish(q, done, input, turn);
+    }
+    if node_named(q).is_some() {
+        // A question about a node: the nodes, and the analyzers over the cluster, in one turn.
+        if called(done, "get_nodes").is_empty() {
+            return calls(turn, vec![("get_nodes", json!({})), ("analyze_pod_issues", json!({}))]);
+        }
         return finish(q, done, input, turn);
     }
     let ns = q.namespace.clone();
@@ -1058,7 +1080,42 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
         };
         return answer;
     }
-    let related: Vec<&Finding> = findings.iter().filter(|f| mentions(f, &q.names)).collect();
+    let mut related: Vec<&Finding> = findings.iter().filter(|f| mentions(f, &q.names)).collect();
+    // A node's name: its own findings, and findings that name it (pods evicted from it).
+    let node = node_row(q, done);
+    if let Some(full) = node.and_then(|r| r["name"].as_str()) {
+        related = findings.iter().filter(|f| f.name == full || f.message.contains(full)).collect();
+    }
+    if let Some(row) = node.filter(|_| related.iter().all(|f| f.severity <= Severity::Info)) {
+        let name = row["name"].as_str().unwrap_or_default();
+        let mut facts = vec![format!("Ready={}", row["ready"].as_str().unwrap_or("?"))];
+        if row["unschedulable"].as_bool() == Some(true) {
+            facts.push("cordoned (unschedulable)".into());
+        }
+        for p in row["problems"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            facts.push(p.to_string());
+        }
+        for (k, label) in [("instance_type", ""), ("zone", "in "), ("nodegroup", "nodegroup ")] {
+            if let Some(v) = row[k].as_str() {
+                facts.push(format!("{label}{v}"));
+            }
+        }
+        if row["healthy"].as_bool() == Some(true) {
+            text.push_str(&format!("Nothing is wrong with node {name}: it is healthy ({}).", facts.join(", ")));
+        } else {
+            text.push_str(&format!("Node {name} is not healthy: {}.", facts.join(", ")));
+        }
+        let serious: Vec<&Finding> = findings.iter().filter(|f| f.severity > Severity::Info).collect();
+        if !serious.is_empty() {
+            text.push_str("\n\nElsewhere:\n");
+            for f in serious.iter().take(3) {
+                text.push_str(&format!("- {} {}/{}: {}\n", f.kind, f.namespace, f.name, f.message));
+            }
+        }
+        answer.text = text.trim_end().to_string();
+        answer.findings = findings;
+        return answer;
+    }
     let mut serious: Vec<&Finding> = findings.iter().filter(|f| f.severity > Severity::Info).collect();
     if let Some(first) = related.first() {
         // What the question is about goes first, even when it is only notable (a suspended CronJob).
@@ -1161,6 +1218,15 @@ pub type Results = BTreeMap<String, Value>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_names_are_recognised_short_or_full() {
+        let full = parse_question("is node ip-10-0-12-34.eu-west-1.compute.internal healthy?");
+        assert_eq!(node_named(&full), Some("ip-10-0-12-34.eu-west-1.compute.internal"));
+        assert_eq!(node_named(&parse_question("is ip-10-0-12-34 ok?")), Some("ip-10-0-12-34"));
+        assert_eq!(node_named(&parse_question("why is ip-rotator crashing?")), None);
+        assert_eq!(node_named(&parse_question("why is payment-service crashing?")), None);
+    }
 
     #[test]
     fn intents() {
