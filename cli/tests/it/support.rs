@@ -10,7 +10,7 @@ use aiops_core::ports::{Notifier, Reasoner};
 use aiops_core::snapshot::Snapshot;
 
 pub fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/snapshots").join(name)
+    Path::new(&manifest_dir()).join("../tests/snapshots").join(name)
 }
 
 pub struct Harness {
@@ -92,4 +92,10 @@ impl Reasoner for Scripted {
             model: "scripted".into(),
         })
     }
+}
+
+/// The crate folder, read when the test runs (cargo and nextest set it), so a test binary
+/// built in another checkout that shares the target folder still looks in this one.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
 }

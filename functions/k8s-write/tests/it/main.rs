@@ -112,7 +112,7 @@ pub fn raise_memory(limit: &str) -> Value {
 
 impl World {
     pub async fn new(backend: Backend) -> World {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/snapshots/demo-oom-crashloop");
+        let dir = std::path::Path::new(&manifest_dir()).join("../../tests/snapshots/demo-oom-crashloop");
         let snapshot = Snapshot::load(&dir).expect("demo snapshot");
         let now = snapshot.captured_at;
         let sim = SimCluster::start(snapshot).await.expect("sim starts");
@@ -272,4 +272,10 @@ pub fn unique(prefix: &str) -> String {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     format!("{prefix}-{}-{nanos}-{n}", std::process::id())
+}
+
+/// The crate folder, read when the test runs (cargo and nextest set it), so a test binary
+/// built in another checkout that shares the target folder still looks in this one.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
 }
