@@ -118,11 +118,12 @@ pub async fn resolve_pod(
                     .collect();
                 let more =
                     if n - 1 > others.len() { format!(" and {} more", n - 1 - others.len()) } else { String::new() };
-                let health = if key(first).1 { "" } else { "least healthy " };
-                format!(
-                    "\"{given}\" resolved to pod {ns}/{name}, the {health}first of {n} pods matching it (also {}{more})",
-                    others.join(", ")
-                )
+                let which = if key(first).1 {
+                    format!("one of {n} healthy pods matching it")
+                } else {
+                    format!("the least healthy of {n} pods matching it")
+                };
+                format!("\"{given}\" resolved to pod {ns}/{name}, {which} (also {}{more})", others.join(", "))
             }
         };
         return Ok(ResolvedPod { pod: (*first).clone(), namespace: ns, name, note: Some(note) });
