@@ -11,7 +11,7 @@ use aiops_core::workflow::{ReasonEvent, ToolEvent, parse_event};
 use serde_json::Value;
 
 fn fixtures(function: &str) -> Vec<(String, Value)> {
-    let dir = Path::new(&manifest_dir()).join("../functions").join(function).join("fixtures");
+    let dir = Path::new(&crate::support::manifest_dir()).join("../functions").join(function).join("fixtures");
     let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -75,10 +75,4 @@ async fn tool_fixtures_run_through_their_handlers() {
             .expect("results");
         assert!(stored["t2-0"]["text"].as_str().is_some_and(|t| t.contains("OOMKilled")), "{stored:?}");
     }
-}
-
-/// The crate folder, read when the test runs (cargo and nextest set it), so a test binary
-/// built in another checkout that shares the target folder still looks in this one.
-fn manifest_dir() -> String {
-    std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
 }

@@ -96,6 +96,6 @@ impl Reasoner for Scripted {
 
 /// The crate folder, read when the test runs (cargo and nextest set it), so a test binary
 /// built in another checkout that shares the target folder still looks in this one.
-fn manifest_dir() -> String {
+pub fn manifest_dir() -> String {
     std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
 }

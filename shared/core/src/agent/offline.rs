@@ -1106,12 +1106,7 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
             text.push_str(&format!("Node {name} is not healthy: {}.", facts.join(", ")));
         }
         let serious: Vec<&Finding> = findings.iter().filter(|f| f.severity > Severity::Info).collect();
-        if !serious.is_empty() {
-            text.push_str("\n\nElsewhere:\n");
-            for f in serious.iter().take(3) {
-                text.push_str(&format!("- {} {}/{}: {}\n", f.kind, f.namespace, f.name, f.message));
-            }
-        }
+        push_elsewhere(&mut text, &serious);
         answer.text = text.trim_end().to_string();
         answer.findings = findings;
         return answer;
@@ -1134,12 +1129,7 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
         if let Some(s) = first_diag.as_ref().and_then(|d| d.get("target_status")).and_then(Value::as_str) {
             text.push_str(&format!(" Current state: {s}."));
         }
-        if !serious.is_empty() {
-            text.push_str("\n\nElsewhere:\n");
-            for f in serious.iter().take(3) {
-                text.push_str(&format!("- {} {}/{}: {}\n", f.kind, f.namespace, f.name, f.message));
-            }
-        }
+        push_elsewhere(&mut text, &serious);
         answer.text = text.trim_end().to_string();
         answer.findings = findings;
         return answer;
@@ -1210,6 +1200,17 @@ fn compose(q: &Question, done: &[Done], _input: &ReasonInput<'_>) -> Answer {
     answer.text = text.trim_end().to_string();
     answer.findings = findings;
     answer
+}
+
+/// After saying the target is fine: the worst problems found elsewhere, at most three.
+fn push_elsewhere(text: &mut String, serious: &[&Finding]) {
+    if serious.is_empty() {
+        return;
+    }
+    text.push_str("\n\nElsewhere:\n");
+    for f in serious.iter().take(3) {
+        text.push_str(&format!("- {} {}/{}: {}\n", f.kind, f.namespace, f.name, f.message));
+    }
 }
 
 /// Results by key, for building a [`ReasonInput`] in tests.
